@@ -1,0 +1,1 @@
+"""pushgate's shared layer: auth, crypto, models, storage, providers and webhooks."""

@@ -1,0 +1,95 @@
+"""The one resolver factory: every HTTP function gets the same routing, validation and errors.
+
+Domain errors map to the brief's `{"error": {"code", "message"}}` shape here and nowhere else;
+validation errors are sanitised (no input values echoed: they may be tokens or secrets);
+unknown routes are JSON 404s; every response carries the API Gateway request id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pushgate.errors import PushgateError
+from pushgate.observability import logger, tracer
+
+REQUEST_ID_HEADER = "x-request-id"
+_MAX_REPORTED_VALIDATION_ERRORS = 5
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"code": code, "message": message}},
+        headers=headers or {},
+    )
+
+
+def _describe_validation_error(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+    if error.get("type") == "json_invalid":
+        return "body: is not valid JSON"
+    # pydantic's `msg` never contains the input value; `input` is deliberately not read.
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    return f"{location}: {message}"
+
+
+def create_resolver() -> APIGatewayHttpResolver:
+    """A Powertools HTTP API resolver with pushgate's validation and error mapping."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(PushgateError)
+    def _domain_error(exc: PushgateError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response:
+        errors = list(exc.errors())
+        described = [
+            _describe_validation_error(e) for e in errors[:_MAX_REPORTED_VALIDATION_ERRORS]
+        ]
+        return error_response(400, "invalid_request", "; ".join(described) or "invalid request")
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+        return error_response(415, "unsupported_media_type", "send the body as application/json")
+
+    @app.not_found
+    def _no_route(_: RouteNotFoundError) -> Response:
+        event = app.current_event
+        return error_response(404, "not_found", f"no route for {event.http_method} {event.path}")
+
+    @app.exception_handler(Exception)
+    def _unexpected(_: Exception) -> Response:
+        # Never a stack trace or a secret to the caller; the log has the details.
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error")
+
+    return app
+
+
+def create_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict]:
+    """The Lambda entry point for a resolver: logging context, tracing, request id header."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
+        response = app.resolve(event, context)
+        request_id = (event.get("requestContext") or {}).get("requestId")
+        if request_id:
+            response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
+        return response
+
+    return lambda_handler

@@ -1,0 +1,73 @@
+"""Deployment settings: one pydantic model, read from the environment on first use."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, Json
+
+
+class TrustedIssuer(BaseModel):
+    """An OIDC issuer whose tokens pushgate accepts, and where its signing keys live."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(min_length=1)
+    jwks_url: HttpUrl
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    return value
+
+
+DEFAULT_WEBPUSH_HOSTS = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "push.services.mozilla.com",
+    "web.push.apple.com",
+    "notify.windows.com",
+)
+
+
+class Settings(BaseModel):
+    """Every knob pushgate reads from its environment; the README's configuration table."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    apps_table_name: str = Field("", alias="APPS_TABLE_NAME")
+    devices_table_name: str = Field("", alias="DEVICES_TABLE_NAME")
+    counters_table_name: str = Field("", alias="COUNTERS_TABLE_NAME")
+    nonces_table_name: str = Field("", alias="NONCES_TABLE_NAME")
+    notifications_table_name: str = Field("", alias="NOTIFICATIONS_TABLE_NAME")
+    idempotency_table_name: str = Field("", alias="IDEMPOTENCY_TABLE_NAME")
+    field_encryption_key_id: str = Field("", alias="FIELD_ENCRYPTION_KEY_ID")
+
+    trusted_issuers: Json[tuple[TrustedIssuer, ...]] = Field(
+        default=(), alias="PUSHGATE_TRUSTED_ISSUERS"
+    )
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300, alias="PUSHGATE_JWT_LEEWAY_SECONDS")
+    instance_enrollment: Literal["closed", "open"] = Field(
+        "closed", alias="PUSHGATE_INSTANCE_ENROLLMENT"
+    )
+    default_daily_quota: int = Field(10_000, ge=1, alias="PUSHGATE_DEFAULT_DAILY_QUOTA")
+    max_batch_size: int = Field(500, ge=1, le=500, alias="PUSH_MAX_BATCH_SIZE")
+    allow_private_urls: bool = Field(False, alias="PUSHGATE_ALLOW_PRIVATE_URLS")
+    webpush_allowed_hosts: Annotated[tuple[str, ...], BeforeValidator(_split_csv)] = Field(
+        DEFAULT_WEBPUSH_HOSTS, alias="PUSHGATE_WEBPUSH_ALLOWED_HOSTS"
+    )
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        # CloudFormation passes empty strings for unset optional parameters: defaults apply.
+        return cls.model_validate({k: v for k, v in env.items() if v != ""})
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests call `get_settings.cache_clear()`."""
+    return Settings.from_environ()

@@ -1,0 +1,1 @@
+"""Data access: the one place that knows each table (PynamoDB `*Record` models)."""
