@@ -16,14 +16,52 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
 
 from pushgate.errors import PushgateError
 from pushgate.observability import logger, tracer
 
 REQUEST_ID_HEADER = "x-request-id"
+BEARER = [{"bearerAuth": []}]
 _MAX_REPORTED_VALIDATION_ERRORS = 5
+_ERROR_DESCRIPTIONS = {
+    400: "Bad input",
+    401: "Missing or invalid token",
+    403: "Not allowed, or push disabled",
+    404: "Not found (also for resources owned by someone else)",
+    409: "Conflict or replay",
+    413: "Payload too large",
+    415: "Body is not JSON",
+    422: "Idempotency key reused with a different body",
+    429: "Quota or rate limit exceeded; see Retry-After",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="snake_case error code")
+    message: str = Field(description="human-readable explanation")
+
+
+class ErrorResponse(BaseModel):
+    """Every error pushgate returns has this shape."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI entries for a route's error statuses (400 and 415 are added for every route:
+    any request can be malformed)."""
+    documented = sorted({400, 415, *statuses})
+    return {
+        status: {
+            "description": _ERROR_DESCRIPTIONS[status],
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+        for status in documented
+    }
 
 
 def error_response(

@@ -1,0 +1,61 @@
+"""Config function: per-app push configuration and the public VAPID key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from pushgate.api import BEARER, create_handler, create_resolver, error_responses
+from pushgate.apps import service
+from pushgate.apps.models import (
+    AppConfigPatchRequest,
+    AppConfigResponse,
+    AppIdPath,
+    VapidPublicKeyResponse,
+)
+from pushgate.auth import SCOPE_CONFIG, Principal, current_principal, require_app_access
+
+app = create_resolver()
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+@app.patch(
+    "/push/config/<app_id>",
+    summary="Create or update an app's push configuration",
+    description="Creates the app on first call; the first enable provisions a VAPID keypair "
+    "and a webhook secret. Admin token, or the app's own service token with push:config.",
+    security=BEARER,
+    responses=error_responses(401, 403, 409),
+)
+def patch_config(
+    app_id: AppIdPath,
+    body: Annotated[AppConfigPatchRequest, Body()],
+    principal: CurrentPrincipal,
+) -> AppConfigResponse:
+    require_app_access(principal, app_id, SCOPE_CONFIG)
+    return service.update_app_config(app_id, body, principal)
+
+
+@app.get(
+    "/push/config/<app_id>",
+    summary="Read an app's push configuration",
+    security=BEARER,
+    responses=error_responses(401, 403, 404),
+)
+def get_config(app_id: AppIdPath, principal: CurrentPrincipal) -> AppConfigResponse:
+    require_app_access(principal, app_id, SCOPE_CONFIG)
+    return service.get_app_config(app_id)
+
+
+@app.get(
+    "/push/vapid-public-key/<app_id>",
+    summary="The app's VAPID public key, for browsers to subscribe with (no auth)",
+    responses=error_responses(404),
+)
+def get_vapid_public_key(app_id: AppIdPath) -> VapidPublicKeyResponse:
+    return VapidPublicKeyResponse(publicKey=service.get_public_vapid_key(app_id))
+
+
+lambda_handler = create_handler(app)

@@ -1,0 +1,1 @@
+"""Per-app push configuration: VAPID keys, webhook, quota."""

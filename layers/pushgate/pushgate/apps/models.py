@@ -1,0 +1,70 @@
+"""API models of the config function: what tenants and operators send and read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+APP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+MAX_DAILY_QUOTA = 100_000_000
+
+AppIdPath = Annotated[
+    str,
+    Path(
+        pattern=APP_ID_PATTERN,
+        description="App id: 1-128 characters of letters, digits, `.`, `_`, `:` and `-`",
+    ),
+]
+
+
+def _check_vapid_subject(value: str | None) -> str | None:
+    if value is None:
+        return value
+    if value.startswith("mailto:"):
+        if "@" not in value[len("mailto:") :] or any(c.isspace() for c in value):
+            raise ValueError("a mailto: subject needs an address")
+        return value
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be a mailto: or https: URI")
+    return value
+
+
+class AppConfigPatchRequest(BaseModel):
+    """Fields to change; omitted fields keep their value, `webhook_url: null` removes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: StrictBool | None = Field(None, description="Accept registrations and sends")
+    webhook_url: str | None = Field(
+        None, max_length=2048, description="https URL receiving signed delivery receipts"
+    )
+    daily_quota: StrictInt | None = Field(
+        None, ge=1, le=MAX_DAILY_QUOTA, description="Notifications per UTC day"
+    )
+    vapid_subject: Annotated[str | None, AfterValidator(_check_vapid_subject)] = Field(
+        None, max_length=256, description="VAPID `sub`: a mailto: or https: URI"
+    )
+
+
+class AppConfigResponse(BaseModel):
+    app_id: str
+    enabled: bool
+    webhook_url: str | None
+    webhook_secret: str | None = Field(description="`whsec_` secret that signs receipts")
+    daily_quota: int
+    device_count: int
+    notifications_today: int
+    vapid_public_key: str | None = Field(
+        description="base64url of the 65-byte uncompressed P-256 point"
+    )
+    vapid_subject: str | None
+    created_at: str
+    updated_at: str
+
+
+class VapidPublicKeyResponse(BaseModel):
+    publicKey: str = Field(description="base64url of the 65-byte uncompressed P-256 point")

@@ -1,0 +1,161 @@
+"""Per-app configuration logic: create, update, provision secrets on first enable, read."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from pynamodb.exceptions import UpdateError
+
+from pushgate import clock
+from pushgate.apps.models import AppConfigPatchRequest, AppConfigResponse
+from pushgate.audit import record_change
+from pushgate.auth import Principal
+from pushgate.crypto import VapidKey
+from pushgate.encryption import get_cipher
+from pushgate.errors import ConflictError, NotFoundError
+from pushgate.settings import get_settings
+from pushgate.storage.apps import AppRecord
+from pushgate.storage.counters import daily_quota_key, read_count
+from pushgate.urls import check_outbound_url
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
+_PROVISIONING_ATTEMPTS = 3
+
+
+def webhook_secret_binding(app_id: str) -> str:
+    return f"apps/{app_id}/webhook_secret"
+
+
+def vapid_key_binding(app_id: str) -> str:
+    return f"apps/{app_id}/vapid_private_key"
+
+
+def new_webhook_secret() -> str:
+    """`whsec_` + base64 of 32 random bytes (the Standard Webhooks secret format)."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(os.urandom(32)).decode()
+
+
+def load_app(app_id: str) -> AppRecord:
+    try:
+        return AppRecord.get(app_id)
+    except AppRecord.DoesNotExist:
+        raise NotFoundError(f"app {app_id} does not exist") from None
+
+
+def update_app_config(
+    app_id: str, request: AppConfigPatchRequest, principal: Principal
+) -> AppConfigResponse:
+    """Apply a PATCH, creating the app on first call and provisioning its VAPID keypair and
+    webhook secret the first time it is enabled. Only the named fields are written, so the
+    counters other functions maintain on the same item are never overwritten."""
+    settings = get_settings()
+    changed = set(request.model_fields_set)
+    if request.webhook_url is not None:
+        check_outbound_url(
+            request.webhook_url, allow_private=settings.allow_private_urls, field="webhook_url"
+        )
+    for _ in range(_PROVISIONING_ATTEMPTS):
+        try:
+            existing: AppRecord | None = AppRecord.get(app_id)
+        except AppRecord.DoesNotExist:
+            existing = None
+        record = AppRecord(app_id)
+        actions = _field_actions(request, changed)
+        now = clock.rfc3339()
+        actions += [
+            AppRecord.updated_at.set(now),
+            AppRecord.created_at.set(AppRecord.created_at | now),
+            AppRecord.device_count.set(AppRecord.device_count | 0),
+        ]
+        if "daily_quota" not in changed:
+            actions.append(
+                AppRecord.daily_quota.set(AppRecord.daily_quota | settings.default_daily_quota)
+            )
+        if "enabled" not in changed:
+            actions.append(AppRecord.enabled.set(AppRecord.enabled | False))
+        enabling = request.enabled is True or (existing is not None and existing.enabled)
+        provisioned: list[str] = []
+        condition = None
+        if enabling and (existing is None or existing.vapid_public_key is None):
+            actions += _vapid_actions(app_id)
+            provisioned.append("vapid_keypair")
+            condition = AppRecord.vapid_public_key.does_not_exist()
+        if enabling and (existing is None or existing.webhook_secret_sealed is None):
+            sealed = get_cipher().seal(
+                new_webhook_secret().encode(), binding=webhook_secret_binding(app_id)
+            )
+            actions.append(AppRecord.webhook_secret_sealed.set(sealed))
+            provisioned.append("webhook_secret")
+            secret_absent = AppRecord.webhook_secret_sealed.does_not_exist()
+            condition = secret_absent if condition is None else condition & secret_absent
+        try:
+            record.update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                continue  # another request provisioned first: re-read and apply on top
+            raise
+        action = "app.create" if existing is None else "app.update"
+        record_change(action, principal=principal, app_id=app_id, fields=changed | set(provisioned))
+        return to_response(record)
+    raise ConflictError("the app is being changed concurrently; try again")
+
+
+def _field_actions(request: AppConfigPatchRequest, changed: set[str]) -> list:
+    actions = []
+    for name in ("enabled", "daily_quota", "webhook_url", "vapid_subject"):
+        if name not in changed:
+            continue
+        attribute = getattr(AppRecord, name)
+        value = getattr(request, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    return actions
+
+
+def _vapid_actions(app_id: str) -> list:
+    keypair = VapidKey.generate()
+    sealed = get_cipher().seal(
+        keypair.export_private_key().encode(), binding=vapid_key_binding(app_id)
+    )
+    return [
+        AppRecord.vapid_public_key.set(keypair.public_key),
+        AppRecord.vapid_private_key_sealed.set(sealed),
+    ]
+
+
+def get_app_config(app_id: str) -> AppConfigResponse:
+    return to_response(load_app(app_id))
+
+
+def get_public_vapid_key(app_id: str) -> str:
+    """The key browsers subscribe with; unknown and disabled apps look the same (404)."""
+    try:
+        record = AppRecord.get(app_id, attributes_to_get=["enabled", "vapid_public_key"])
+    except AppRecord.DoesNotExist:
+        record = None
+    if record is None or not record.enabled or not record.vapid_public_key:
+        raise NotFoundError(f"app {app_id} does not exist or push is disabled")
+    return record.vapid_public_key
+
+
+def to_response(record: AppRecord) -> AppConfigResponse:
+    secret = None
+    if record.webhook_secret_sealed:
+        secret = (
+            get_cipher()
+            .open(record.webhook_secret_sealed, binding=webhook_secret_binding(record.app_id))
+            .decode()
+        )
+    return AppConfigResponse(
+        app_id=record.app_id,
+        enabled=bool(record.enabled),
+        webhook_url=record.webhook_url,
+        webhook_secret=secret,
+        daily_quota=int(record.daily_quota),
+        device_count=max(0, int(record.device_count or 0)),
+        notifications_today=read_count(daily_quota_key(record.app_id, clock.utc_day())),
+        vapid_public_key=record.vapid_public_key,
+        vapid_subject=record.vapid_subject,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
