@@ -1,0 +1,222 @@
+"""Web Push message encryption (RFC 8291) over the aes128gcm content coding (RFC 8188)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+from pushgate.crypto._base64 import b64decode
+from pushgate.crypto.exceptions import DecryptionError, InvalidKeyError, PlaintextTooLargeError
+
+# RFC 8188 §2: header = salt(16) ‖ rs(uint32) ‖ idlen(uint8) ‖ keyid(idlen).
+SALT_LENGTH = 16
+RECORD_SIZE_LENGTH = 4
+MIN_RECORD_SIZE = 18
+MAX_KEY_ID_LENGTH = 255
+TAG_LENGTH = 16
+# RFC 8188 §2.2-2.3: CEK and NONCE come from HKDF(salt, IKM) with these infos.
+CEK_INFO = b"Content-Encoding: aes128gcm\x00"
+CEK_LENGTH = 16
+NONCE_INFO = b"Content-Encoding: nonce\x00"
+NONCE_LENGTH = 12
+# RFC 8188 §2: the padding delimiter closing every record but the last, and the last.
+RECORD_DELIMITER = 0x01
+LAST_RECORD_DELIMITER = 0x02
+# RFC 8291 §3.3-3.4: IKM = HKDF(auth_secret, ecdh_secret, key_info, 32).
+WEBPUSH_INFO = b"WebPush: info\x00"
+IKM_LENGTH = 32
+AUTH_SECRET_LENGTH = 16
+PUBLIC_KEY_LENGTH = 65  # SEC 1 uncompressed P-256 point, also the keyid (RFC 8291 §4)
+# RFC 8291 §4: one record in a body of at most 4096 octets, so 3993 octets of plaintext.
+RECORD_SIZE = 4096
+HEADER_LENGTH = SALT_LENGTH + RECORD_SIZE_LENGTH + 1 + PUBLIC_KEY_LENGTH
+MAX_PLAINTEXT_LENGTH = RECORD_SIZE - HEADER_LENGTH - 1 - TAG_LENGTH
+
+_P256 = ec.SECP256R1()
+_ECDH = ec.ECDH()
+_SHA256 = hashes.SHA256()
+_X962 = serialization.Encoding.X962
+_UNCOMPRESSED = serialization.PublicFormat.UncompressedPoint
+_LAST_DELIMITER = bytes([LAST_RECORD_DELIMITER])
+# What every push message header holds between the salt and the keyid.
+_WEBPUSH_RS_IDLEN = RECORD_SIZE.to_bytes(RECORD_SIZE_LENGTH, "big") + bytes([PUBLIC_KEY_LENGTH])
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionKeys:
+    """A push subscription's `p256dh` point and `auth` secret, validated and parsed once."""
+
+    p256dh: bytes
+    auth: bytes = field(repr=False)
+    public_key: ec.EllipticCurvePublicKey = field(repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, p256dh: str | bytes, auth: str | bytes) -> SubscriptionKeys:
+        """Validate the keys of `PushSubscription.getKey()`: `str` values are base64 in any
+        spelling, `bytes` values are raw. Raises `InvalidKeyError`."""
+        point = _decode_key_field(p256dh, "p256dh")
+        secret = _decode_key_field(auth, "auth")
+        if len(point) != PUBLIC_KEY_LENGTH or point[0] != 0x04:
+            raise InvalidKeyError("p256dh must be a 65-byte uncompressed P-256 point")
+        if len(secret) != AUTH_SECRET_LENGTH:
+            raise InvalidKeyError("auth must be a 16-byte secret")
+        try:
+            public_key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
+        except ValueError:
+            raise InvalidKeyError("p256dh is not a point on P-256") from None
+        return cls(point, secret, public_key)
+
+
+def encrypt(
+    plaintext: bytes,
+    keys: SubscriptionKeys,
+    *,
+    salt: bytes | None = None,
+    ephemeral_key: ec.EllipticCurvePrivateKey | None = None,
+) -> bytes:
+    """The aes128gcm body of a push message for `keys` (RFC 8291 §3-4): one 4096 record.
+
+    `salt` and `ephemeral_key` are fresh random values unless a known-answer test injects
+    them. Raises `PlaintextTooLargeError` above 3993 bytes.
+    """
+    if len(plaintext) > MAX_PLAINTEXT_LENGTH:
+        raise PlaintextTooLargeError(len(plaintext), MAX_PLAINTEXT_LENGTH)
+    if salt is None:
+        salt = os.urandom(SALT_LENGTH)
+    elif len(salt) != SALT_LENGTH:
+        raise ValueError("salt must be 16 bytes")
+    else:
+        salt = bytes(salt)
+    if ephemeral_key is None:
+        ephemeral_key = ec.generate_private_key(_P256)
+    elif not isinstance(ephemeral_key.curve, ec.SECP256R1):
+        raise ValueError("the ephemeral key must be on P-256")
+    sender_public = ephemeral_key.public_key().public_bytes(_X962, _UNCOMPRESSED)
+    ecdh_secret = ephemeral_key.exchange(_ECDH, keys.public_key)
+    ikm = _webpush_ikm(ecdh_secret, keys.auth, keys.p256dh, sender_public)
+    cek, nonce = _content_key_and_nonce(ikm, salt)
+    ciphertext = AESGCM(cek).encrypt(nonce, plaintext + _LAST_DELIMITER, None)
+    return salt + _WEBPUSH_RS_IDLEN + sender_public + ciphertext
+
+
+def decrypt(body: bytes, private_key: ec.EllipticCurvePrivateKey, auth_secret: bytes) -> bytes:
+    """The user agent's side of RFC 8291: open a push message body with the subscription's
+    private key and auth secret. Multi-record bodies are read per RFC 8188.
+
+    Raises `DecryptionError` for a malformed or forged body, `InvalidKeyError` for keys that
+    cannot be a subscription's.
+    """
+    if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(
+        private_key.curve, ec.SECP256R1
+    ):
+        raise InvalidKeyError("the subscription key must be a P-256 private key")
+    if len(auth_secret) != AUTH_SECRET_LENGTH:
+        raise InvalidKeyError("auth must be a 16-byte secret")
+    body = bytes(body)
+    if len(body) < HEADER_LENGTH or body[SALT_LENGTH + RECORD_SIZE_LENGTH] != PUBLIC_KEY_LENGTH:
+        raise DecryptionError("keyid must be the sender's 65-byte public key")
+    sender_public = body[HEADER_LENGTH - PUBLIC_KEY_LENGTH : HEADER_LENGTH]
+    try:
+        sender_key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, sender_public)
+    except ValueError:
+        raise DecryptionError("keyid is not a point on P-256") from None
+    ecdh_secret = private_key.exchange(_ECDH, sender_key)
+    receiver_public = private_key.public_key().public_bytes(_X962, _UNCOMPRESSED)
+    ikm = _webpush_ikm(ecdh_secret, auth_secret, receiver_public, sender_public)
+    return decrypt_content(body, ikm)
+
+
+def encrypt_content(
+    plaintext: bytes,
+    ikm: bytes,
+    *,
+    salt: bytes,
+    key_id: bytes = b"",
+    record_size: int = RECORD_SIZE,
+) -> bytes:
+    """RFC 8188 aes128gcm with a known input keying material, as a single record."""
+    salt, key_id = bytes(salt), bytes(key_id)
+    if len(salt) != SALT_LENGTH:
+        raise ValueError("salt must be 16 bytes")
+    if len(key_id) > MAX_KEY_ID_LENGTH:
+        raise ValueError("keyid is at most 255 bytes")
+    if not MIN_RECORD_SIZE <= record_size < 2 ** (8 * RECORD_SIZE_LENGTH):
+        raise ValueError("record size must be at least 18 and fit 32 bits")
+    if len(plaintext) + 1 + TAG_LENGTH > record_size:
+        raise PlaintextTooLargeError(len(plaintext), record_size - 1 - TAG_LENGTH)
+    cek, nonce = _content_key_and_nonce(ikm, salt)
+    ciphertext = AESGCM(cek).encrypt(nonce, plaintext + _LAST_DELIMITER, None)
+    header = salt + record_size.to_bytes(RECORD_SIZE_LENGTH, "big") + bytes([len(key_id)])
+    return header + key_id + ciphertext
+
+
+def decrypt_content(body: bytes, ikm: bytes) -> bytes:
+    """Open an RFC 8188 aes128gcm body of one or more records with its input keying material.
+
+    The keyid is not interpreted: choosing the IKM is the caller's business. Raises
+    `DecryptionError` for a truncated, malformed, reordered or forged body.
+    """
+    body = bytes(body)
+    if len(body) < SALT_LENGTH + RECORD_SIZE_LENGTH + 1:
+        raise DecryptionError("body is shorter than an aes128gcm header")
+    salt = body[:SALT_LENGTH]
+    record_size = int.from_bytes(body[SALT_LENGTH : SALT_LENGTH + RECORD_SIZE_LENGTH], "big")
+    start = SALT_LENGTH + RECORD_SIZE_LENGTH + 1 + body[SALT_LENGTH + RECORD_SIZE_LENGTH]
+    if record_size < MIN_RECORD_SIZE:
+        raise DecryptionError("record size is below 18")
+    if len(body) <= start:
+        raise DecryptionError("body holds no record")
+    cek, nonce = _content_key_and_nonce(ikm, salt)
+    aead = AESGCM(cek)
+    base_nonce = int.from_bytes(nonce, "big")
+    plaintext: list[bytes] = []
+    for sequence, offset in enumerate(range(start, len(body), record_size)):
+        record = body[offset : offset + record_size]
+        last = offset + record_size >= len(body)
+        if len(record) <= TAG_LENGTH:
+            raise DecryptionError("record is truncated")
+        # RFC 8188 §2.3: the nonce of record SEQ is NONCE XOR SEQ.
+        record_nonce = (base_nonce ^ sequence).to_bytes(NONCE_LENGTH, "big")
+        try:
+            padded = aead.decrypt(record_nonce, record, None)
+        except InvalidTag:
+            raise DecryptionError("record does not authenticate") from None
+        unpadded = padded.rstrip(b"\x00")
+        expected = LAST_RECORD_DELIMITER if last else RECORD_DELIMITER
+        if not unpadded or unpadded[-1] != expected:
+            raise DecryptionError("record has a wrong padding delimiter (truncated body?)")
+        plaintext.append(unpadded[:-1])
+    return b"".join(plaintext)
+
+
+def _webpush_ikm(
+    ecdh_secret: bytes, auth_secret: bytes, receiver_public: bytes, sender_public: bytes
+) -> bytes:
+    # RFC 8291 §3.4: key_info = "WebPush: info" ‖ 0x00 ‖ ua_public ‖ as_public.
+    key_info = WEBPUSH_INFO + receiver_public + sender_public
+    return HKDF(_SHA256, IKM_LENGTH, auth_secret, key_info).derive(ecdh_secret)
+
+
+def _content_key_and_nonce(ikm: bytes, salt: bytes) -> tuple[bytes, bytes]:
+    # RFC 8188 §2.2-2.3 derive both from one PRK, so it is extracted once and expanded twice.
+    prk = HKDF.extract(_SHA256, salt, ikm)
+    cek = HKDFExpand(_SHA256, CEK_LENGTH, CEK_INFO).derive(prk)
+    nonce = HKDFExpand(_SHA256, NONCE_LENGTH, NONCE_INFO).derive(prk)
+    return cek, nonce
+
+
+def _decode_key_field(value: str | bytes, name: str) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return b64decode(value)
+        except ValueError:
+            raise InvalidKeyError(f"{name} is not base64") from None
+    raise InvalidKeyError(f"{name} must be str or bytes")
