@@ -16,6 +16,8 @@ from pushgate.apps.models import (
     VapidPublicKeyResponse,
 )
 from pushgate.auth import SCOPE_CONFIG, Principal, current_principal, require_app_access
+from pushgate.devices import service as devices
+from pushgate.devices.models import AppDevicesResponse, Cursor, PageLimit
 
 app = create_resolver()
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -56,6 +58,19 @@ def get_config(app_id: AppIdPath, principal: CurrentPrincipal) -> AppConfigRespo
 )
 def get_vapid_public_key(app_id: AppIdPath) -> VapidPublicKeyResponse:
     return VapidPublicKeyResponse(publicKey=service.get_public_vapid_key(app_id))
+
+
+@app.get(
+    "/push/devices/<app_id>",
+    summary="Page through an app's devices (never their tokens)",
+    security=BEARER,
+    responses=error_responses(401, 403, 404),
+)
+def list_app_devices(
+    app_id: AppIdPath, principal: CurrentPrincipal, limit: PageLimit = 50, cursor: Cursor = None
+) -> AppDevicesResponse:
+    require_app_access(principal, app_id, SCOPE_CONFIG)
+    return devices.list_app_devices(app_id, limit=limit, cursor=cursor)
 
 
 lambda_handler = create_handler(app)

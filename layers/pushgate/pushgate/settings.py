@@ -44,7 +44,10 @@ class Settings(BaseModel):
     nonces_table_name: str = Field("", alias="NONCES_TABLE_NAME")
     notifications_table_name: str = Field("", alias="NOTIFICATIONS_TABLE_NAME")
     idempotency_table_name: str = Field("", alias="IDEMPOTENCY_TABLE_NAME")
+    delivery_queue_url: str = Field("", alias="DELIVERY_QUEUE_URL")
+    receipt_queue_url: str = Field("", alias="RECEIPT_QUEUE_URL")
     field_encryption_key_id: str = Field("", alias="FIELD_ENCRYPTION_KEY_ID")
+    token_hash_key_id: str = Field("", alias="TOKEN_HASH_KEY_ID")
 
     trusted_issuers: Json[tuple[TrustedIssuer, ...]] = Field(
         default=(), alias="PUSHGATE_TRUSTED_ISSUERS"

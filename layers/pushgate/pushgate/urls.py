@@ -79,12 +79,16 @@ def check_outbound_url(
     allow_private: bool,
     field: str = "url",
     resolver: Resolver = system_resolver,
+    resolve: bool = True,
 ) -> CheckedUrl:
     """Validate `url` for an outbound request; raises `UnsafeUrlError` (400) with a reason.
-    Messages name the field, never the URL (it may carry a token)."""
+    Messages name the field, never the URL (it may carry a token).
+
+    `resolve=False` checks the form and any IP literal but leaves names unresolved, for hosts
+    already vetted by an allow-list; the sender resolves and checks again before connecting."""
     scheme, host, port = _parse(url, allow_private=allow_private, field=field)
     literal = _ip_literal(host)
-    if allow_private:
+    if allow_private or (literal is None and not resolve):
         return CheckedUrl(url, scheme, host, port, (str(literal),) if literal else ())
     addresses = [literal] if literal is not None else _resolve(host, port, resolver, field)
     if not all(is_public_address(a) for a in addresses):

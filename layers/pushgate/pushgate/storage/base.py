@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.transactions import TransactWrite
+
 from pushgate.settings import Settings, get_settings
 
 
@@ -29,3 +33,19 @@ def table_meta(settings_field: str) -> type:
     if settings_field not in Settings.model_fields:
         raise ValueError(f"unknown settings field {settings_field}")
     return LazyTableMeta("Meta", (), {"settings_field": settings_field})
+
+
+def transaction() -> TransactWrite:
+    """A DynamoDB transaction across pushgate's tables (all in one region)."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return TransactWrite(connection=Connection(region=region))
+
+
+def is_condition_failure(error: PynamoDBException) -> bool:
+    """True when a write failed only because a condition did not hold."""
+    if error.cause_response_code == "ConditionalCheckFailedException":
+        return True
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return error.cause_response_code == "TransactionCanceledException" and any(
+        reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons
+    )

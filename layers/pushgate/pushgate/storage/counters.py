@@ -1,14 +1,23 @@
 """The Counters table: quota and rate-limit counters, each expiring through TTL.
 
-Keys: `quota#<app_id>#<YYYY-MM-DD>` counts an app's notifications for one UTC day.
+Keys: `quota#<app_id>#<YYYY-MM-DD>` counts an app's notifications for one UTC day;
+`regrate#<app_id>#<user_id>` holds one user's registrations in the last hour.
 """
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+import math
+import random
+import time
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
+from pushgate import clock
 from pushgate.storage.base import table_meta
+
+_RATE_ATTEMPTS = 8
 
 
 class CounterRecord(Model):
@@ -29,3 +38,71 @@ def read_count(key: str) -> int:
         return int(CounterRecord.get(key, attributes_to_get=["count"]).count)
     except CounterRecord.DoesNotExist:
         return 0
+
+
+class RateWindowRecord(Model):
+    """A rolling-window rate limit: the accepted hits' timestamps, pruned on each write,
+    written under an optimistic version check so concurrent hits cannot both take the last
+    slot."""
+
+    Meta = table_meta("counters_table_name")
+
+    counter_key = UnicodeAttribute(hash_key=True)
+    hits = ListAttribute(of=NumberAttribute, default=list)
+    version = NumberAttribute(default=0)
+    expires_at = NumberAttribute(null=True)
+
+
+def take_rate_slot(key: str, *, limit: int, window_seconds: int) -> int | None:
+    """Record one hit if fewer than `limit` fell in the last `window_seconds`.
+
+    Returns None when the hit was recorded, else the seconds until a slot frees up."""
+    for _ in range(_RATE_ATTEMPTS):
+        now = clock.epoch()
+        try:
+            record = RateWindowRecord.get(key, consistent_read=True)
+            condition = RateWindowRecord.version == record.version
+        except RateWindowRecord.DoesNotExist:
+            record = RateWindowRecord(key)
+            condition = RateWindowRecord.counter_key.does_not_exist()
+        recent = sorted(h for h in record.hits if h > now - window_seconds)
+        if len(recent) >= limit:
+            return max(1, math.ceil(recent[-limit] + window_seconds - now))
+        record.hits = [*recent, now]
+        record.version = (record.version or 0) + 1
+        record.expires_at = int(now) + window_seconds + 60
+        try:
+            record.save(condition=condition)
+            return None
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            time.sleep(random.uniform(0.005, 0.05))  # noqa: S311 - jitter, not crypto
+    return 1
+
+
+def reserve(key: str, amount: int, *, limit: int, expires_at: int) -> bool:
+    """Atomically add `amount` to a counter if the result stays within `limit`.
+
+    One conditional UpdateItem: concurrent reservations can never overshoot, and a refused
+    reservation changes nothing."""
+    if amount > limit:
+        return False
+    try:
+        CounterRecord(key).update(
+            actions=[CounterRecord.count.add(amount), CounterRecord.expires_at.set(expires_at)],
+            condition=CounterRecord.count.does_not_exist()
+            | (CounterRecord.count <= limit - amount),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release(key: str, amount: int) -> None:
+    """Give back part of a reservation (the work it was for never happened)."""
+    CounterRecord(key).update(
+        actions=[CounterRecord.count.add(-amount)], condition=CounterRecord.count.exists()
+    )

@@ -1,0 +1,32 @@
+"""Unregister function: the owning user or owning app removes a device."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.depends import Depends
+
+from pushgate.api import BEARER, create_handler, create_resolver, error_responses
+from pushgate.auth import Principal, current_principal
+from pushgate.devices import service
+from pushgate.devices.models import DeviceIdPath
+
+app = create_resolver()
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+@app.delete(
+    "/push/devices/<device_id>",
+    summary="Remove a device",
+    description="The owning user (user token) or the owning app (service token with "
+    "push:send). Anyone else gets 404, as for an unknown id.",
+    security=BEARER,
+    responses={204: {"description": "Removed"}, **error_responses(401, 404)},
+)
+def delete_device(device_id: DeviceIdPath, principal: CurrentPrincipal) -> Response[None]:
+    service.delete_device(principal, device_id)
+    return Response(status_code=204)
+
+
+lambda_handler = create_handler(app)

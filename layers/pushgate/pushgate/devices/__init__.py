@@ -1,0 +1,1 @@
+"""The device registry: push addresses, encrypted at rest, deduplicated per app."""

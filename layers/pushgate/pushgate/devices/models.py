@@ -1,0 +1,59 @@
+"""API models of the device registry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from pushgate.apps.models import APP_ID_PATTERN
+from pushgate.devices.addresses import Platform
+
+DEVICE_ID_PATTERN = r"^dev_[a-z2-7]{32}$"
+DeviceIdPath = Annotated[str, Path(pattern=DEVICE_ID_PATTERN, description="A device id")]
+PageLimit = Annotated[int, Query(ge=1, le=100, description="Devices per page")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=512, description="`next_cursor` of the previous page; opaque"),
+]
+
+
+class RegisterDeviceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    app_id: str = Field(pattern=APP_ID_PATTERN)
+    platform: Platform
+    push_token: str | dict[str, Any] = Field(
+        description="FCM registration token; or for web a Web Push subscription "
+        "`{endpoint, keys: {p256dh, auth}}` (object or JSON string, keys optional); "
+        'or for ntfy `{"url": "https://server/topic", "token"?}`'
+    )
+    user_agent: str | None = Field(None, max_length=512)
+
+
+class RegisterDeviceResponse(BaseModel):
+    device_id: str
+
+
+class Device(BaseModel):
+    device_id: str
+    user_id: str
+    platform: Platform
+    created_at: str
+    last_seen_at: str
+
+
+class AppDevicesResponse(BaseModel):
+    devices: list[Device]
+    total: int = Field(description="The app's device count (a maintained counter)")
+    next_cursor: str | None
+
+
+class AccountApp(BaseModel):
+    app_id: str
+    devices: list[Device]
+
+
+class AccountDevicesResponse(BaseModel):
+    apps: list[AccountApp]

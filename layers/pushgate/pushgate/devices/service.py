@@ -1,0 +1,275 @@
+"""The device registry: register (deduplicated, rate-limited), remove, list.
+
+Every insert and delete changes the app's `device_count` in the same DynamoDB transaction, so
+the counter is exact without ever scanning.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from pynamodb.exceptions import PynamoDBException
+
+from pushgate import clock
+from pushgate.auth import SCOPE_SEND, Principal, require_user
+from pushgate.devices.addresses import (
+    Platform,
+    PushAddress,
+    deserialize,
+    parse_push_token,
+    serialize,
+)
+from pushgate.devices.identity import device_id_for
+from pushgate.devices.models import (
+    DEVICE_ID_PATTERN,
+    AccountApp,
+    AccountDevicesResponse,
+    AppDevicesResponse,
+    Device,
+    RegisterDeviceRequest,
+)
+from pushgate.encryption import get_cipher
+from pushgate.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PushDisabledError,
+    TooManyRequestsError,
+)
+from pushgate.settings import get_settings
+from pushgate.storage.apps import AppRecord
+from pushgate.storage.base import is_condition_failure, transaction
+from pushgate.storage.counters import take_rate_slot
+from pushgate.storage.devices import DeviceRecord, app_device_key
+
+REGISTRATIONS_PER_HOUR = 10
+_UPSERT_ATTEMPTS = 3
+_ACCOUNT_DEVICE_LIMIT = 1000
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    device_id: str
+    created: bool
+
+
+def address_binding(device_id: str) -> str:
+    return f"devices/{device_id}/address"
+
+
+def open_address(record: DeviceRecord) -> PushAddress:
+    """The device's push address, decrypted (for delivery only: never returned by the API)."""
+    sealed = record.address_sealed
+    return deserialize(get_cipher().open(sealed, binding=address_binding(record.device_id)))
+
+
+def register_device(principal: Principal, request: RegisterDeviceRequest) -> Registration:
+    """An end user registers a device with an app their token is issued for."""
+    require_user(principal)
+    if request.app_id not in principal.audiences:
+        raise ForbiddenError("the token was not issued for this app", code="wrong_audience")
+    require_push_enabled(request.app_id)
+    address = parse_push_token(request.platform, request.push_token, get_settings())
+    wait = take_rate_slot(
+        f"regrate#{request.app_id}#{principal.subject}",
+        limit=REGISTRATIONS_PER_HOUR,
+        window_seconds=3600,
+    )
+    if wait is not None:
+        raise TooManyRequestsError(
+            f"at most {REGISTRATIONS_PER_HOUR} registrations per user per app per hour",
+            retry_after=wait,
+        )
+    return upsert_device(
+        app_id=request.app_id,
+        user_id=principal.subject,
+        platform=request.platform,
+        address=address,
+        owner=principal.issuer,
+        user_agent=request.user_agent,
+    )
+
+
+def require_push_enabled(app_id: str) -> None:
+    try:
+        app = AppRecord.get(app_id, attributes_to_get=["enabled"])
+    except AppRecord.DoesNotExist:
+        app = None
+    if app is None or not app.enabled:
+        raise PushDisabledError(f"push is not enabled for app {app_id}")
+
+
+def upsert_device(
+    *,
+    app_id: str,
+    user_id: str,
+    platform: Platform,
+    address: PushAddress,
+    owner: str,
+    user_agent: str | None,
+) -> Registration:
+    """Insert the device, or refresh it when the same address is registered again (moving it
+    to `user_id` if another user had it). Both paths are conditional writes on the one
+    primary key the address hashes to, so concurrent registrations end with one device."""
+    device_id = device_id_for(app_id, address.identity)
+    sealed = get_cipher().seal(serialize(address), binding=address_binding(device_id))
+    for _ in range(_UPSERT_ATTEMPTS):
+        now = clock.rfc3339()
+        record = DeviceRecord(
+            device_id,
+            app_id=app_id,
+            user_id=user_id,
+            app_device=app_device_key(app_id, device_id),
+            platform=platform,
+            channel=address.channel,
+            address_sealed=sealed,
+            owner_issuer=owner,
+            user_agent=user_agent,
+            created_at=now,
+            last_seen_at=now,
+        )
+        try:
+            with transaction() as tx:
+                tx.save(record, condition=DeviceRecord.device_id.does_not_exist())
+                tx.update(
+                    AppRecord(app_id),
+                    actions=[AppRecord.device_count.add(1)],
+                    condition=AppRecord.app_id.exists(),
+                )
+            return Registration(device_id, created=True)
+        except PynamoDBException as exc:
+            if not is_condition_failure(exc):
+                raise
+        try:
+            DeviceRecord(device_id).update(
+                actions=[
+                    DeviceRecord.user_id.set(user_id),
+                    DeviceRecord.platform.set(platform),
+                    DeviceRecord.address_sealed.set(sealed),
+                    DeviceRecord.owner_issuer.set(owner),
+                    DeviceRecord.last_seen_at.set(now),
+                    DeviceRecord.user_agent.set(user_agent)
+                    if user_agent is not None
+                    else DeviceRecord.user_agent.remove(),
+                ],
+                condition=DeviceRecord.device_id.exists() & (DeviceRecord.app_id == app_id),
+            )
+            return Registration(device_id, created=False)
+        except PynamoDBException as exc:
+            if not is_condition_failure(exc):
+                raise  # else it was deleted between the two writes: insert again
+    raise ConflictError("the device is being changed concurrently; try again")
+
+
+def remove_device(record: DeviceRecord) -> bool:
+    """Delete a device and decrement its app's count, atomically. False if already gone."""
+    try:
+        with transaction() as tx:
+            tx.delete(record, condition=DeviceRecord.device_id.exists())
+            tx.update(
+                AppRecord(record.app_id),
+                actions=[AppRecord.device_count.add(-1)],
+                condition=AppRecord.app_id.exists(),
+            )
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def delete_device(principal: Principal, device_id: str) -> None:
+    """The owning user or the owning app removes a device; anyone else sees 404."""
+    try:
+        record = DeviceRecord.get(device_id)
+    except DeviceRecord.DoesNotExist:
+        record = None
+    if record is None or not _may_manage(principal, record):
+        raise NotFoundError("no such device")
+    remove_device(record)
+
+
+def _may_manage(principal: Principal, record: DeviceRecord) -> bool:
+    if principal.is_admin:
+        return True
+    if principal.kind == "service":
+        return principal.subject == record.app_id and SCOPE_SEND in principal.scopes
+    return (
+        principal.subject == record.user_id
+        and principal.issuer == record.owner_issuer
+        and record.app_id in principal.audiences
+    )
+
+
+def user_devices(app_id: str, user_id: str) -> list[DeviceRecord]:
+    """Every device a user has in one app (delivery's look-up)."""
+    return list(
+        DeviceRecord.by_user.query(user_id, DeviceRecord.app_device.startswith(f"{app_id}#"))
+    )
+
+
+def _to_device(record: DeviceRecord) -> Device:
+    return Device(
+        device_id=record.device_id,
+        user_id=record.user_id,
+        platform=record.platform,
+        created_at=record.created_at,
+        last_seen_at=record.last_seen_at,
+    )
+
+
+def list_app_devices(app_id: str, *, limit: int, cursor: str | None) -> AppDevicesResponse:
+    """One page of an app's devices. The cursor only names a device id: the partition is
+    always the app in the path, so no cursor can page into another app."""
+    start = None
+    if cursor is not None:
+        start_device = _decode_cursor(cursor)
+        start = {"device_id": {"S": start_device}, "app_id": {"S": app_id}}
+    page = DeviceRecord.by_app.query(app_id, limit=limit, last_evaluated_key=start)
+    devices = [_to_device(record) for record in page]
+    last = page.last_evaluated_key
+    next_cursor = _encode_cursor(last["device_id"]["S"]) if last and len(devices) == limit else None
+    try:
+        total = int(AppRecord.get(app_id, attributes_to_get=["device_count"]).device_count or 0)
+    except AppRecord.DoesNotExist:
+        raise NotFoundError(f"app {app_id} does not exist") from None
+    return AppDevicesResponse(devices=devices, total=max(0, total), next_cursor=next_cursor)
+
+
+def _encode_cursor(device_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"d": device_id}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        device_id = value["d"]
+    except (ValueError, binascii.Error, KeyError, TypeError):
+        raise BadRequestError(
+            "cursor is not one this API returned", code="invalid_cursor"
+        ) from None
+    if not isinstance(device_id, str) or not _DEVICE_ID.match(device_id):
+        raise BadRequestError("cursor is not one this API returned", code="invalid_cursor")
+    return device_id
+
+
+def list_account_devices(principal: Principal) -> AccountDevicesResponse:
+    """The caller's devices in every app, grouped by app (registered with this issuer)."""
+    require_user(principal)
+    grouped: dict[str, list[Device]] = defaultdict(list)
+    for record in DeviceRecord.by_user.query(principal.subject, limit=_ACCOUNT_DEVICE_LIMIT):
+        if record.owner_issuer == principal.issuer:
+            grouped[record.app_id].append(_to_device(record))
+    return AccountDevicesResponse(
+        apps=[
+            AccountApp(app_id=app_id, devices=devices)
+            for app_id, devices in sorted(grouped.items())
+        ]
+    )
