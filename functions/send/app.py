@@ -1,0 +1,167 @@
+"""Send function: tenants send single, bulk and batch notifications and read their status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from pydantic import BaseModel
+
+from pushgate.api import BEARER, create_handler, create_resolver, error_responses
+from pushgate.apps.models import APP_ID_PATTERN
+from pushgate.auth import SCOPE_SEND, Principal, current_principal, require_app_access
+from pushgate.errors import BadRequestError
+from pushgate.notifications import service
+from pushgate.notifications.idempotency import run_once
+from pushgate.notifications.models import (
+    BatchSendRequest,
+    BulkSendRequest,
+    BulkSendResponse,
+    MessageContent,
+    NotificationIdPath,
+    NotificationStatusResponse,
+    SendRequest,
+    SendResponse,
+)
+
+app = create_resolver()
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Replays the first response for the same key and body within 24 h",
+    ),
+]
+AdminAppId = Annotated[
+    str | None,
+    Query(pattern=APP_ID_PATTERN, description="Admin tokens only: the app to send as"),
+]
+SEND_RESPONSES = error_responses(401, 403, 409, 413, 422, 429)
+
+
+def _sending_app(principal: Principal, app_id: str | None) -> str:
+    if principal.is_admin:
+        if app_id is None:
+            raise BadRequestError("admin tokens name the app with ?app_id=")
+        return app_id
+    target = app_id or principal.subject
+    require_app_access(principal, target, SCOPE_SEND)
+    return target
+
+
+def _accepted(body: BaseModel) -> Response:
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _send(app_id: str, key: str | None, request: BaseModel, operation: Callable[[], Any]) -> Any:
+    if key is None:
+        return operation()
+    return run_once(
+        app_id=app_id, key=key, body=request.model_dump(mode="json"), operation=operation
+    )
+
+
+def _content(request: BaseModel) -> MessageContent:
+    return MessageContent.model_validate(
+        request.model_dump(include=set(MessageContent.model_fields))
+    )
+
+
+@app.post(
+    "/push/send",
+    summary="Send a notification to every device of one user",
+    security=BEARER,
+    responses={
+        202: {"description": "Accepted", "content": {"application/json": {"model": SendResponse}}},
+        **SEND_RESPONSES,
+    },
+)
+def send(
+    body: Annotated[SendRequest, Body()],
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+    app_id: AdminAppId = None,
+) -> Response[SendResponse]:
+    target = _sending_app(principal, app_id)
+    ids = _send(
+        target,
+        idempotency_key,
+        body,
+        lambda: service.accept(target, [service.Recipient(body.user_id, _content(body))]),
+    )
+    return _accepted(SendResponse(notification_id=ids[0]))
+
+
+@app.post(
+    "/push/send/bulk",
+    summary="Send one notification to many users (ids returned in user_ids order)",
+    security=BEARER,
+    responses={
+        202: {
+            "description": "Accepted",
+            "content": {"application/json": {"model": BulkSendResponse}},
+        },
+        **SEND_RESPONSES,
+    },
+)
+def send_bulk(
+    body: Annotated[BulkSendRequest, Body()],
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+    app_id: AdminAppId = None,
+) -> Response[BulkSendResponse]:
+    target = _sending_app(principal, app_id)
+    content = _content(body)
+    ids = _send(
+        target,
+        idempotency_key,
+        body,
+        lambda: service.accept(target, [service.Recipient(u, content) for u in body.user_ids]),
+    )
+    return _accepted(BulkSendResponse(notification_ids=ids))
+
+
+@app.post(
+    "/push/send/batch",
+    summary="Send different notifications in one request",
+    security=BEARER,
+    responses={
+        202: {
+            "description": "Accepted",
+            "content": {"application/json": {"model": BulkSendResponse}},
+        },
+        **SEND_RESPONSES,
+    },
+)
+def send_batch(
+    body: Annotated[BatchSendRequest, Body()],
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+    app_id: AdminAppId = None,
+) -> Response[BulkSendResponse]:
+    target = _sending_app(principal, app_id)
+    recipients = [service.Recipient(n.user_id, _content(n)) for n in body.notifications]
+    ids = _send(target, idempotency_key, body, lambda: service.accept(target, recipients))
+    return _accepted(BulkSendResponse(notification_ids=ids))
+
+
+@app.get(
+    "/push/notifications/<notification_id>",
+    summary="A notification's per-device delivery status",
+    security=BEARER,
+    responses=error_responses(401, 404),
+)
+def get_notification(
+    notification_id: NotificationIdPath, principal: CurrentPrincipal
+) -> NotificationStatusResponse:
+    return service.notification_status(principal, notification_id)
+
+
+lambda_handler = create_handler(app)

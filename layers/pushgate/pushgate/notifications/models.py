@@ -1,0 +1,137 @@
+"""API models of the send function, and the job a notification becomes on the queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+
+Urgency = Literal["very-low", "low", "normal", "high"]
+DeliveryStatus = Literal["queued", "delivered", "failed", "invalid_token", "expired"]
+FinalStatus = Literal["delivered", "failed", "invalid_token", "expired"]
+
+MAX_TTL_SECONDS = 2_419_200  # RFC 8030 services keep messages up to four weeks
+MAX_WEBPUSH_PLAINTEXT = 3993  # 4096-byte record minus RFC 8291 overhead
+NOTIFICATION_ID_PATTERN = r"^ntf_[0-9a-z]{26}$"
+NotificationIdPath = Annotated[str, Path(pattern=NOTIFICATION_ID_PATTERN)]
+UserId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# FCM refuses these data keys; notification_id is pushgate's own.
+_RESERVED_DATA_KEYS = {"from", "notification", "message_type", "notification_id"}
+_RESERVED_DATA_PREFIXES = ("google", "gcm")
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is not None and not value.lower().startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _check_data(value: dict[str, str] | None) -> dict[str, str] | None:
+    for key in value or {}:
+        if key in _RESERVED_DATA_KEYS or key.lower().startswith(_RESERVED_DATA_PREFIXES):
+            raise ValueError(f"data key {key!r} is reserved")
+    return value
+
+
+HttpUrlText = Annotated[str | None, Field(None, max_length=2048), AfterValidator(_check_url)]
+
+
+class MessageContent(BaseModel):
+    """What every send carries besides its recipients."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr = Field(max_length=1024)
+    body: StrictStr = Field(max_length=4000)
+    data: Annotated[
+        dict[Annotated[str, Field(min_length=1, max_length=128)], StrictStr] | None,
+        AfterValidator(_check_data),
+    ] = Field(None, description="Flat object of string values", max_length=100)
+    ttl: int = Field(3600, ge=0, le=MAX_TTL_SECONDS, strict=True, description="Seconds")
+    urgency: Urgency = "normal"
+    collapse_key: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,32}$", description="Also the Web Push Topic"
+    )
+    url: HttpUrlText = None
+    icon: HttpUrlText = None
+    image: HttpUrlText = None
+
+    def webpush_payload(self, notification_id: str) -> bytes:
+        """The JSON a Web Push subscriber decrypts (the brief's shape)."""
+        document = {
+            "notification_id": notification_id,
+            "title": self.title,
+            "body": self.body,
+            "data": self.data or {},
+            "url": self.url,
+            "icon": self.icon,
+            "image": self.image,
+            "tag": self.collapse_key,
+        }
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class SendRequest(MessageContent):
+    user_id: UserId
+
+
+class BulkSendRequest(MessageContent):
+    user_ids: list[UserId] = Field(min_length=1, description="Unique user ids")
+
+    @model_validator(mode="after")
+    def _unique(self) -> BulkSendRequest:
+        if len(set(self.user_ids)) != len(self.user_ids):
+            raise ValueError("user_ids must be unique")
+        return self
+
+
+class BatchSendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    notifications: list[SendRequest] = Field(min_length=1)
+
+
+class SendResponse(BaseModel):
+    notification_id: str
+
+
+class BulkSendResponse(BaseModel):
+    notification_ids: list[str]
+
+
+class Delivery(BaseModel):
+    device_id: str
+    platform: str
+    status: DeliveryStatus
+    error: str | None
+    attempts: int
+    updated_at: str
+
+
+class NotificationStatusResponse(BaseModel):
+    notification_id: str
+    app_id: str
+    user_id: str
+    created_at: str
+    deliveries: list[Delivery]
+
+
+class DeliveryJob(BaseModel):
+    """One SQS message: deliver one notification to one user's devices.
+
+    `device_ids` is None on the first attempt (all the user's devices); a re-queued retry
+    names only the devices still owed a delivery."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = 1
+    notification_id: str
+    app_id: str
+    user_id: str
+    message: MessageContent
+    created_at: float
+    expires_at: float
+    attempt: int = 0
+    device_ids: list[str] | None = None

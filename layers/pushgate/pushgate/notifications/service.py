@@ -1,0 +1,163 @@
+"""Accepting sends: validate size, reserve quota atomically, record, enqueue one job per user."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pushgate import clock, ids
+from pushgate.auth import SCOPE_SEND, Principal
+from pushgate.errors import (
+    BadRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PushDisabledError,
+    PushgateError,
+    QuotaExceededError,
+)
+from pushgate.notifications.models import (
+    MAX_WEBPUSH_PLAINTEXT,
+    Delivery,
+    DeliveryJob,
+    MessageContent,
+    NotificationStatusResponse,
+)
+from pushgate.observability import logger, metrics
+from pushgate.queues import OutgoingMessage, send_all
+from pushgate.settings import get_settings
+from pushgate.storage.apps import AppRecord
+from pushgate.storage.counters import daily_quota_key, release, reserve
+from pushgate.storage.notifications import RETENTION_SECONDS, NotificationRecord
+
+_QUOTA_KEY_TTL_SECONDS = 2 * 86_400
+
+
+class EnqueueFailedError(PushgateError):
+    status = 503
+    default_code = "queue_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user_id: str
+    message: MessageContent
+
+
+def accept(app_id: str, recipients: Sequence[Recipient]) -> list[str]:
+    """Accept notifications for `recipients` as one unit: every one is queued (and counted
+    against the app's quota), or none is. Returns notification ids in recipient order."""
+    settings = get_settings()
+    if len(recipients) > settings.max_batch_size:
+        raise BadRequestError(
+            f"at most {settings.max_batch_size} notifications per request", code="batch_too_large"
+        )
+    notification_ids = [ids.new_id("ntf") for _ in recipients]
+    for notification_id, recipient in zip(notification_ids, recipients, strict=True):
+        size = len(recipient.message.webpush_payload(notification_id))
+        if size > MAX_WEBPUSH_PLAINTEXT:
+            raise PayloadTooLargeError(
+                f"the notification serialises to {size} bytes; a push message holds "
+                f"{MAX_WEBPUSH_PLAINTEXT}"
+            )
+    app = _enabled_app(app_id)
+    now = clock.epoch()
+    quota_key = daily_quota_key(app_id, clock.utc_day(now))
+    midnight = int(now) + clock.seconds_to_utc_midnight(now)
+    if not reserve(
+        quota_key,
+        len(recipients),
+        limit=int(app.daily_quota),
+        expires_at=midnight + _QUOTA_KEY_TTL_SECONDS,
+    ):
+        raise QuotaExceededError(
+            f"the daily quota of {int(app.daily_quota)} notifications would be exceeded",
+            retry_after=clock.seconds_to_utc_midnight(now),
+        )
+    try:
+        _record(app_id, notification_ids, recipients, now)
+        jobs = [
+            OutgoingMessage(
+                id=str(index),
+                body=DeliveryJob(
+                    notification_id=notification_id,
+                    app_id=app_id,
+                    user_id=recipient.user_id,
+                    message=recipient.message,
+                    created_at=now,
+                    expires_at=now + recipient.message.ttl,
+                ).model_dump_json(exclude_none=True),
+            )
+            for index, (notification_id, recipient) in enumerate(
+                zip(notification_ids, recipients, strict=True)
+            )
+        ]
+        failed = send_all(settings.delivery_queue_url, jobs)
+    except Exception:
+        release(quota_key, len(recipients))
+        raise
+    if failed:
+        # What was queued will be delivered; what was not is given back to the quota.
+        release(quota_key, len(failed))
+        logger.error("enqueue failed", extra={"app_id": app_id, "failed": len(failed)})
+        raise EnqueueFailedError(
+            f"{len(failed)} of {len(jobs)} notifications could not be queued; retry them"
+        )
+    metrics.add_metric(name="NotificationsAccepted", unit="Count", value=len(recipients))
+    return notification_ids
+
+
+def _enabled_app(app_id: str) -> AppRecord:
+    try:
+        app = AppRecord.get(app_id, attributes_to_get=["enabled", "daily_quota"])
+    except AppRecord.DoesNotExist:
+        app = None
+    if app is None or not app.enabled:
+        raise PushDisabledError(f"push is not enabled for app {app_id}")
+    return app
+
+
+def _record(
+    app_id: str, notification_ids: list[str], recipients: Sequence[Recipient], now: float
+) -> None:
+    created_at = clock.rfc3339(now)
+    with NotificationRecord.batch_write() as batch:
+        for notification_id, recipient in zip(notification_ids, recipients, strict=True):
+            batch.save(
+                NotificationRecord(
+                    notification_id,
+                    app_id=app_id,
+                    user_id=recipient.user_id,
+                    created_at=created_at,
+                    expires_at=int(now) + RETENTION_SECONDS,
+                    deliveries={},
+                )
+            )
+
+
+def notification_status(principal: Principal, notification_id: str) -> NotificationStatusResponse:
+    """The notification and each device's delivery status; 404 unless the caller owns it."""
+    try:
+        record = NotificationRecord.get(notification_id)
+    except NotificationRecord.DoesNotExist:
+        record = None
+    allowed = record is not None and (
+        principal.is_admin
+        or (
+            principal.kind == "service"
+            and principal.subject == record.app_id
+            and SCOPE_SEND in principal.scopes
+        )
+    )
+    if record is None or not allowed:
+        raise NotFoundError("no such notification")
+    deliveries = [
+        Delivery(device_id=device_id, **entry)
+        for device_id, entry in sorted((record.deliveries or {}).as_dict().items())
+    ]
+    return NotificationStatusResponse(
+        notification_id=record.notification_id,
+        app_id=record.app_id,
+        user_id=record.user_id,
+        created_at=record.created_at,
+        deliveries=deliveries,
+    )
