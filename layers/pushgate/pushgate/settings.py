@@ -59,6 +59,7 @@ class Settings(BaseModel):
     default_daily_quota: int = Field(10_000, ge=1, alias="PUSHGATE_DEFAULT_DAILY_QUOTA")
     max_batch_size: int = Field(500, ge=1, le=500, alias="PUSH_MAX_BATCH_SIZE")
     allow_private_urls: bool = Field(False, alias="PUSHGATE_ALLOW_PRIVATE_URLS")
+    local_mode: bool = Field(False, alias="PUSHGATE_LOCAL")  # set by the local stack only
     webpush_allowed_hosts: Annotated[tuple[str, ...], BeforeValidator(_split_csv)] = Field(
         DEFAULT_WEBPUSH_HOSTS, alias="PUSHGATE_WEBPUSH_ALLOWED_HOSTS"
     )

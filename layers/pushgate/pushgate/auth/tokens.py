@@ -24,7 +24,10 @@ class TokenVerifier:
     def __init__(self, settings: Settings, jwks: JwksCache | None = None) -> None:
         self._settings = settings
         self._issuers = {issuer.issuer: issuer for issuer in settings.trusted_issuers}
-        self._jwks = jwks or JwksCache(allow_http=settings.allow_private_urls)
+        # JWKS URLs are operator configuration; plain http only for the local stack's issuer.
+        self._jwks = jwks or JwksCache(
+            allow_http=settings.allow_private_urls or settings.local_mode
+        )
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
