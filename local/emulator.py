@@ -1,0 +1,194 @@
+"""The AWS emulator: moto's threaded server on a socket the stack bound, one request at a time."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+__all__ = ["EmulatorServer", "SerializedApp"]
+
+logger = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+_CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+_POLL_INTERVAL = 0.05
+
+
+class SerializedApp:
+    """Runs emulator requests one at a time.
+
+    moto's backends are not thread-safe (a DynamoDB conditional update is a read-modify-write
+    in Python), and the functions' atomic counters must stay atomic under concurrent load.
+    SQS long polls would hold the lock for seconds, so a `ReceiveMessage` with a wait is
+    replayed as short polls under the lock, sleeping outside it."""
+
+    def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        body = _read_body(environ)
+        receive = _sqs_receive(environ, body)
+        if receive is None:
+            status, headers, payload = self._call(environ, body)
+        else:
+            wait_seconds, short_poll_body = receive
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                status, headers, payload = self._call(environ, short_poll_body)
+                if time.monotonic() >= deadline or not _empty_receive(status, payload):
+                    break
+                time.sleep(_POLL_INTERVAL)
+        start_response(status, headers)
+        return [payload]
+
+    def _call(self, environ: dict[str, Any], body: bytes) -> tuple[str, list[Any], bytes]:
+        request = dict(environ)
+        request["wsgi.input"] = io.BytesIO(body)
+        request["CONTENT_LENGTH"] = str(len(body))
+        captured: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def capture(status: str, headers: list[Any], exc_info: Any = None) -> Callable[..., Any]:
+            captured["status"], captured["headers"] = status, headers
+            return chunks.append
+
+        with self._lock:
+            result = self._app(request, capture)
+            try:
+                chunks.extend(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        return captured["status"], captured["headers"], b"".join(chunks)
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        return stream.read(int(length))
+    if environ.get("wsgi.input_terminated"):
+        return stream.read()
+    return b""
+
+
+def _sqs_receive(environ: dict[str, Any], body: bytes) -> tuple[float, bytes] | None:
+    """For an SQS ReceiveMessage that may wait: (seconds to wait, the body with no wait)."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target == "AmazonSQS.ReceiveMessage":
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            return None
+        wait = params.get("WaitTimeSeconds")
+        params["WaitTimeSeconds"] = 0
+        new_body = json.dumps(params).encode()
+    elif not target and b"Action=ReceiveMessage" in body:
+        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        params = dict(pairs)
+        wait = params.get("WaitTimeSeconds")
+        pairs = [(key, value) for key, value in pairs if key != "WaitTimeSeconds"]
+        new_body = urlencode([*pairs, ("WaitTimeSeconds", "0")]).encode()
+    else:
+        return None
+    if wait is None:
+        wait = _queue_default_wait(environ, str(params.get("QueueUrl", "")))
+    try:
+        seconds = max(0.0, min(float(wait), 20.0))
+    except (TypeError, ValueError):
+        return None
+    return (seconds, new_body) if seconds > 0 else None
+
+
+def _queue_default_wait(environ: dict[str, Any], queue_url: str) -> int:
+    """The queue's ReceiveMessageWaitTimeSeconds, for requests that do not say how long."""
+    from moto.sqs.models import sqs_backends
+
+    match = _CREDENTIAL_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+    parts = queue_url.rstrip("/").split("/")
+    if not match or len(parts) < 2:
+        return 0
+    try:
+        queue = sqs_backends[parts[-2]][match.group(1)].get_queue(parts[-1])
+        return int(queue.receive_message_wait_time_seconds)
+    except Exception:  # an unknown queue: let moto answer the request with its own error
+        return 0
+
+
+def _empty_receive(status: str, payload: bytes) -> bool:
+    if not status.startswith("200"):
+        return False
+    if payload.lstrip().startswith(b"{"):
+        try:
+            return not json.loads(payload).get("Messages")
+        except ValueError:
+            return False
+    return b"<Message>" not in payload
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    """Request lines go to the `local.emulator` logger at debug level, not to stderr."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), message % args)
+
+
+class EmulatorServer(ThreadedMotoServer):
+    """moto's `ThreadedMotoServer` serving on an already-bound socket.
+
+    The stack binds the socket itself so that a taken port is a clear error (werkzeug would
+    call `sys.exit` inside the server thread and `start()` would wait forever)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        host, port = sock.getsockname()[:2]
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self._socket = sock
+        self._startup_error: BaseException | None = None
+        self.url = f"http://{host}:{port}"
+
+    def _server_entry(self) -> None:
+        try:
+            app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(
+                self._ip_address,
+                self._port,
+                app,
+                True,
+                request_handler=_QuietRequestHandler,
+                fd=self._socket.fileno(),
+            )
+        except BaseException as exc:  # reported by start(), never lost in the thread
+            self._startup_error = exc
+            return
+        finally:
+            self._server_ready_event.set()
+        self._server.serve_forever(poll_interval=0.1)
+
+    def start(self) -> None:
+        super().start()
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    def stop(self) -> None:
+        if self._server is not None:
+            super().stop()
+            self._server.server_close()
+        self._socket.close()

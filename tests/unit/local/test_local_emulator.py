@@ -1,0 +1,105 @@
+"""The emulator keeps DynamoDB updates atomic under concurrency and SQS long polls cheap."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from local.emulator import EmulatorServer
+
+LIMIT = 20
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = EmulatorServer(sock)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _client(emulator: EmulatorServer, service: str) -> Any:
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=emulator.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(max_pool_connections=64, retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def eager_thread_switching() -> Iterator[None]:
+    """Switch threads far more often than usual so an unguarded read-modify-write in moto
+    interleaves (with the default interval it races only now and then)."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(interval)
+
+
+@pytest.mark.usefixtures("eager_thread_switching")
+def test_emulator_keeps_conditional_updates_atomic(emulator: EmulatorServer) -> None:
+    dynamodb = _client(emulator, "dynamodb")
+    dynamodb.create_table(
+        TableName="counters",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def take_one(_: int) -> str:
+        try:
+            dynamodb.update_item(
+                TableName="counters",
+                Key={"k": {"S": "quota"}},
+                UpdateExpression="ADD n :one",
+                ConditionExpression="attribute_not_exists(n) OR n < :limit",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":limit": {"N": str(LIMIT)}},
+            )
+        except ClientError as exc:
+            return str(exc.response["Error"]["Code"])
+        return "granted"
+
+    with ThreadPoolExecutor(32) as executor:
+        outcomes = list(executor.map(take_one, range(100)))
+    item = dynamodb.get_item(TableName="counters", Key={"k": {"S": "quota"}})["Item"]
+    assert outcomes.count("granted") == LIMIT
+    assert set(outcomes) == {"granted", "ConditionalCheckFailedException"}
+    assert item["n"] == {"N": str(LIMIT)}
+
+
+def test_emulator_long_poll_returns_when_a_message_arrives(emulator: EmulatorServer) -> None:
+    sqs = _client(emulator, "sqs")
+    url = sqs.create_queue(QueueName="long-poll")["QueueUrl"]
+    threading.Timer(0.3, lambda: sqs.send_message(QueueUrl=url, MessageBody="late")).start()
+    started = time.monotonic()
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
+    assert [message["Body"] for message in messages] == ["late"]
+    assert time.monotonic() - started < 3
+
+
+def test_emulator_serves_other_requests_during_a_long_poll(emulator: EmulatorServer) -> None:
+    sqs = _client(emulator, "sqs")
+    url = sqs.create_queue(QueueName="idle")["QueueUrl"]
+    poll = threading.Thread(target=lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1))
+    poll.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    _client(emulator, "sqs").list_queues()
+    assert time.monotonic() - started < 1
+    poll.join()
