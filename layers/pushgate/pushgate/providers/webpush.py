@@ -1,0 +1,107 @@
+"""Standard Web Push (RFC 8030) with VAPID (RFC 8292) and aes128gcm bodies (RFC 8291)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from pushgate import clock
+from pushgate.crypto import (
+    InvalidKeyError,
+    InvalidVapidClaimError,
+    PlaintextTooLargeError,
+    SubscriptionKeys,
+    VapidHeaderCache,
+    VapidKey,
+    encrypt,
+    vapid_audience,
+)
+from pushgate.providers import _http
+from pushgate.providers._rfc8030 import topic_header, urgency_header
+from pushgate.providers.result import Outcome, parse_retry_after
+
+# One cache per process: a signed VAPID header is reused for every message to the same push
+# service from the same app until it nears expiry.
+_VAPID_HEADERS = VapidHeaderCache()
+
+
+class WebPushSender:
+    """Sends one push message to one subscription endpoint."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        timeout: httpx.Timeout = _http.DEFAULT_TIMEOUT,
+        vapid_headers: VapidHeaderCache | None = None,
+        now: Callable[[], float] = clock.epoch,
+    ) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._vapid_headers = _VAPID_HEADERS if vapid_headers is None else vapid_headers
+        self._now = now
+
+    async def send(
+        self,
+        *,
+        endpoint: str,
+        p256dh: str | bytes | None,
+        auth: str | bytes | None,
+        payload: bytes,
+        ttl: int,
+        urgency: str | None,
+        topic: str | None,
+        vapid_key: VapidKey,
+        vapid_subject: str,
+    ) -> Outcome:
+        """Encrypt `payload` for the subscription (or send an empty push when it has no keys)
+        and POST it. Never raises for the push service's answer or the network.
+
+        `topic` is the notification's collapse key; it becomes the `Topic` header only when
+        RFC 8030 allows it as one.
+        """
+        try:
+            audience = vapid_audience(endpoint)
+        except InvalidVapidClaimError:
+            return Outcome.invalid_token("webpush:invalid_subscription")
+        headers = {"TTL": str(max(0, int(ttl)))}
+        if (urgency_value := urgency_header(urgency)) is not None:
+            headers["Urgency"] = urgency_value
+        if (topic_value := topic_header(topic)) is not None:
+            headers["Topic"] = topic_value
+        body = b""
+        if p256dh is not None and auth is not None:
+            try:
+                body = encrypt(payload, SubscriptionKeys.parse(p256dh, auth))
+            except InvalidKeyError:
+                return Outcome.invalid_token("webpush:invalid_subscription")
+            except PlaintextTooLargeError:
+                return Outcome.failed("webpush:payload_too_large")
+            headers["Content-Encoding"] = "aes128gcm"
+            headers["Content-Type"] = "application/octet-stream"
+        try:
+            headers["Authorization"] = self._vapid_headers.authorization(
+                vapid_key, audience, vapid_subject
+            )
+        except InvalidVapidClaimError:
+            return Outcome.failed("webpush:invalid_vapid_subject")
+        try:
+            reply = await _http.post(
+                self._client, endpoint, headers=headers, content=body, timeout=self._timeout
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            return _http.transport_outcome(error)
+        return self._classify(reply)
+
+    def _classify(self, reply: _http.Reply) -> Outcome:
+        status = reply.status_code
+        if 200 <= status < 300:
+            return Outcome.delivered(status)
+        reason = f"webpush:{status}"
+        if status in (404, 410):
+            return Outcome.invalid_token(reason, status)
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(reply.headers.get("Retry-After"), now=self._now())
+            return Outcome.retry(reason, status, retry_after)
+        return Outcome.failed(reason, status)  # 413 and every other 4xx (and 3xx): not retried
