@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-_URL_TO_STANDARD = str.maketrans("-_", "+/")
+_URL_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 def b64decode(text: str | bytes) -> bytes:
@@ -14,19 +14,22 @@ def b64decode(text: str | bytes) -> bytes:
     Raises `ValueError` for anything else: characters outside the alphabets, padding in the
     wrong place or of the wrong length, an impossible length.
     """
-    if isinstance(text, bytes | bytearray):
-        text = bytes(text).decode("ascii")  # UnicodeDecodeError is a ValueError
-    if not isinstance(text, str):
+    if isinstance(text, str):
+        data = text.encode("ascii")  # UnicodeEncodeError is a ValueError
+    elif isinstance(text, bytes | bytearray):
+        data = bytes(text)
+    else:
         raise ValueError("base64 input must be str or bytes")
-    unpadded = text.rstrip("=")
-    padding = len(text) - len(unpadded)
-    if padding and (len(text) % 4 or padding > 2):
+    unpadded = data.rstrip(b"=")
+    padding = len(data) - len(unpadded)
+    if padding and (len(data) % 4 or padding > 2):
         raise ValueError("bad base64 padding")
     if len(unpadded) % 4 == 1:
         raise ValueError("bad base64 length")
-    standard = unpadded.translate(_URL_TO_STANDARD) + "=" * (-len(unpadded) % 4)
+    standard = unpadded.translate(_URL_TO_STANDARD) + b"=" * (-len(unpadded) % 4)
     try:
-        return base64.b64decode(standard, validate=True)
+        # strict_mode refuses characters outside the alphabet and misplaced padding.
+        return binascii.a2b_base64(standard, strict_mode=True)
     except binascii.Error as error:
         raise ValueError("not base64") from error
 

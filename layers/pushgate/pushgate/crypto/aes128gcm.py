@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pushgate.crypto._base64 import b64decode
 from pushgate.crypto.exceptions import DecryptionError, InvalidKeyError, PlaintextTooLargeError
@@ -44,6 +44,8 @@ _SHA256 = hashes.SHA256()
 _X962 = serialization.Encoding.X962
 _UNCOMPRESSED = serialization.PublicFormat.UncompressedPoint
 _LAST_DELIMITER = bytes([LAST_RECORD_DELIMITER])
+_CEK_INFO_T1 = CEK_INFO + b"\x01"
+_NONCE_INFO_T1 = NONCE_INFO + b"\x01"
 # What every push message header holds between the salt and the keyid.
 _WEBPUSH_RS_IDLEN = RECORD_SIZE.to_bytes(RECORD_SIZE_LENGTH, "big") + bytes([PUBLIC_KEY_LENGTH])
 
@@ -204,11 +206,15 @@ def _webpush_ikm(
 
 
 def _content_key_and_nonce(ikm: bytes, salt: bytes) -> tuple[bytes, bytes]:
-    # RFC 8188 §2.2-2.3 derive both from one PRK, so it is extracted once and expanded twice.
+    # RFC 8188 §2.2-2.3: CEK and NONCE are HKDF(salt, IKM) with two infos, so one PRK serves
+    # both. Each fits in one SHA-256 block, where HKDF-Expand (RFC 5869 §2.3) is the single
+    # T(1) = HMAC(PRK, info ‖ 0x01); copying the keyed HMAC is cheaper than two HKDFExpand.
     prk = HKDF.extract(_SHA256, salt, ikm)
-    cek = HKDFExpand(_SHA256, CEK_LENGTH, CEK_INFO).derive(prk)
-    nonce = HKDFExpand(_SHA256, NONCE_LENGTH, NONCE_INFO).derive(prk)
-    return cek, nonce
+    cek_mac = hmac.HMAC(prk, _SHA256)
+    nonce_mac = cek_mac.copy()
+    cek_mac.update(_CEK_INFO_T1)
+    nonce_mac.update(_NONCE_INFO_T1)
+    return cek_mac.finalize()[:CEK_LENGTH], nonce_mac.finalize()[:NONCE_LENGTH]
 
 
 def _decode_key_field(value: str | bytes, name: str) -> bytes:
