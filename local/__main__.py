@@ -1,0 +1,129 @@
+"""`python -m local` (what `make run` calls): starts the local stack until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from local.errors import LocalStackError, TemplateError
+
+
+def _port(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise SystemExit(f"error: {name}={value!r} is not a port number") from None
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m local",
+        description="Run template.yaml locally: AWS emulator, HTTP API, SQS pollers, dev issuer.",
+    )
+    parser.add_argument("--template", type=Path, default=Path("template.yaml"))
+    parser.add_argument("--port", type=int, default=None, help="API port (env PORT, 3000)")
+    parser.add_argument(
+        "--aws-port", type=int, default=None, help="emulator port (env AWS_PORT, 4566)"
+    )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a template parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=os.environ.get("PUSHGATE_LOCAL_VERBOSE", "") not in ("", "0"),
+        help="stream function logs and requests to the console (env PUSHGATE_LOCAL_VERBOSE=1)",
+    )
+    return parser.parse_args(argv)
+
+
+def _banner(api_url: str, aws_url: str, log_dir: Path, verbose: bool) -> str:
+    token_request = (
+        f'curl -s -XPOST {api_url}/_local/token -d \'{{"sub":"ops","scope":"push:admin"}}\''
+    )
+    extract = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    auth = '-H "authorization: Bearer $TOKEN"'
+    try:
+        logs = log_dir.relative_to(Path.cwd())
+    except ValueError:
+        logs = log_dir
+    return "\n".join(
+        [
+            "pushgate local stack is up",
+            f"  API        {api_url}",
+            f"  AWS        {aws_url}   (aws --endpoint-url {aws_url} dynamodb list-tables)",
+            f"  issuer     {api_url}/_local   (POST /token, GET /jwks.json)",
+            "  logs       " + ("this console" if verbose else f"{logs}/<Function>.log"),
+            "",
+            "Quick start:",
+            f"  TOKEN=$({token_request} | {extract})",
+            f"  curl -XPATCH {api_url}/push/config/demo {auth} -d '{{\"enabled\":true}}'",
+            f"  curl {api_url}/push/config/demo {auth}",
+            "",
+            "Ctrl-C to stop.",
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    parameters = {}
+    for item in args.parameter:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"error: --parameter wants KEY=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        parameters[key] = value
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():  # a second Ctrl-C: the user is in a hurry
+            os._exit(130)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    from local.stack import LocalStack
+
+    stack = LocalStack(
+        port=args.port if args.port is not None else _port("PORT", 3000),
+        aws_port=args.aws_port if args.aws_port is not None else _port("AWS_PORT", 4566),
+        template_path=args.template,
+        parameters=parameters,
+        allow_private_urls=os.environ.get("PUSHGATE_ALLOW_PRIVATE_URLS", "1") != "0",
+        verbose=args.verbose,
+    )
+    try:
+        stack.start()
+    except (LocalStackError, TemplateError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(_banner(stack.api_url, stack.aws_url, stack.log_dir, args.verbose), flush=True)
+        stop.wait()
+        print("stopping...", flush=True)
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
