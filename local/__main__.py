@@ -55,6 +55,8 @@ def _banner(api_url: str, aws_url: str, log_dir: Path, verbose: bool) -> str:
     )
     extract = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
     auth = '-H "authorization: Bearer $TOKEN"'
+    # curl -d alone sends application/x-www-form-urlencoded, which the functions parse as a form.
+    json_body = "-H 'content-type: application/json' -d '{\"enabled\":true}'"
     try:
         logs = log_dir.relative_to(Path.cwd())
     except ValueError:
@@ -69,7 +71,7 @@ def _banner(api_url: str, aws_url: str, log_dir: Path, verbose: bool) -> str:
             "",
             "Quick start:",
             f"  TOKEN=$({token_request} | {extract})",
-            f"  curl -XPATCH {api_url}/push/config/demo {auth} -d '{{\"enabled\":true}}'",
+            f"  curl -XPATCH {api_url}/push/config/demo {auth} {json_body}",
             f"  curl {api_url}/push/config/demo {auth}",
             "",
             "Ctrl-C to stop.",

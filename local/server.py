@@ -119,9 +119,10 @@ class LocalApi:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "pushgate-local"
-    sys_version = ""
     server: LocalHttpServer
+
+    def version_string(self) -> str:
+        return "pushgate-local"
 
     def do_GET(self) -> None:
         self._dispatch()
