@@ -75,12 +75,17 @@ def test_fcm_sender_reports_unregistered_as_invalid_token(
     assert outcome == Outcome("invalid_token", "fcm:UNREGISTERED", None, 404)
 
 
-def test_fcm_sender_reports_a_bare_404_as_invalid_token(
-    account: ServiceAccount, clock: Clock
+def test_fcm_sender_reports_a_404_without_unregistered_as_failed(
+    account: ServiceAccount, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    outcome = _send(FakeGoogle(fcm_replies=[httpx.Response(404)]), account, clock)
+    # What a wrong PUSHGATE_FCM_API_URL or project id gets: not a reason to drop the device.
+    reply = _fcm_error(404, "NOT_FOUND", "Requested entity was not found.")
 
-    assert (outcome.status, outcome.error) == ("invalid_token", "fcm:404")
+    with caplog.at_level(logging.WARNING, logger="pushgate.providers"):
+        outcome = _send(FakeGoogle(fcm_replies=[reply]), account, clock)
+
+    assert outcome == Outcome("failed", "fcm:NOT_FOUND", None, 404)
+    assert any("404 without UNREGISTERED" in r.getMessage() for r in caplog.records)
 
 
 def test_fcm_sender_reports_an_invalid_registration_token_message_as_invalid_token(

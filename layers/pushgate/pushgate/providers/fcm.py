@@ -344,21 +344,24 @@ class FcmSender:
         error = _error_object(reply.body)
         code = _fcm_error_code(error) or _status_code(error)
         reason = f"fcm:{code}" if code else f"fcm:{status}"
-        if (
-            status == 404
-            or code == "UNREGISTERED"
-            or (status == 400 and _names_invalid_token(error))
-        ):
+        if code == "UNREGISTERED" or (status == 400 and _names_invalid_token(error)):
             return Outcome.invalid_token(reason, status)
         if code == "SENDER_ID_MISMATCH":
             logger.warning(
                 "FCM sender id mismatch: misconfiguration",
                 extra={"project_id": account.project_id},
             )
+        elif status == 404:
+            # FCM names a dead token UNREGISTERED; a 404 without it is a wrong API URL or
+            # project, and treating it as a dead token would delete every device of the app.
+            logger.warning(
+                "FCM answered 404 without UNREGISTERED: check the FCM API URL and project id",
+                extra={"project_id": account.project_id},
+            )
         elif status in _RETRYABLE:
             retry_after = parse_retry_after(reply.headers.get("Retry-After"), now=self._now())
             return Outcome.retry(reason, status, retry_after)
-        # Any other 400 (the message itself is wrong), 403, 401 after a refresh, other 4xx.
+        # Any other 400 (the message itself is wrong), 403, 404, 401 after a refresh, other 4xx.
         return Outcome.failed(reason, status)
 
 
