@@ -24,7 +24,7 @@ def _load_resolver(app_file: Path) -> Any:
         raise ImportError(f"cannot load {app_file}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.app
+    return getattr(module, "app", None)
 
 
 def generate() -> dict[str, Any]:

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from pushgate.errors import PushgateError
-from pushgate.observability import logger, tracer
+from pushgate.observability import logger, metrics, tracer
 
 REQUEST_ID_HEADER = "x-request-id"
 BEARER = [{"bearerAuth": []}]
@@ -129,5 +129,29 @@ def create_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Lam
         if request_id:
             response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
         return response
+
+    return lambda_handler
+
+
+def create_sqs_handler(
+    record_handler: Callable[[Any], Any],
+) -> Callable[[dict[str, Any], LambdaContext], dict]:
+    """The Lambda entry point for an SQS-triggered function: records processed concurrently
+    by an async handler, partial batch failures reported so only failed records return."""
+    from aws_lambda_powertools.utilities.batch import (
+        AsyncBatchProcessor,
+        EventType,
+        async_process_partial_response,
+    )
+
+    processor = AsyncBatchProcessor(event_type=EventType.SQS)
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
+        return async_process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
 
     return lambda_handler

@@ -64,6 +64,21 @@ class Settings(BaseModel):
         DEFAULT_WEBPUSH_HOSTS, alias="PUSHGATE_WEBPUSH_ALLOWED_HOSTS"
     )
 
+    fcm_api_url: str = Field("https://fcm.googleapis.com", alias="PUSHGATE_FCM_API_URL")
+    google_token_url: str = Field(
+        "https://oauth2.googleapis.com/token", alias="PUSHGATE_GOOGLE_TOKEN_URL"
+    )
+    # The deployment's default FCM service account: JSON text or a file path (local), or a
+    # Secrets Manager secret holding the JSON (AWS). Apps may upload their own.
+    fcm_credentials: str = Field("", alias="PUSHGATE_FCM_CREDENTIALS")
+    fcm_credentials_secret_arn: str = Field("", alias="FCM_CREDENTIALS_SECRET_ARN")
+    default_vapid_subject: str = Field(
+        "mailto:push-admin@pushgate.invalid", alias="PUSHGATE_VAPID_SUBJECT"
+    )
+    delivery_concurrency: int = Field(256, ge=1, le=2048, alias="PUSHGATE_DELIVERY_CONCURRENCY")
+    retry_base_seconds: float = Field(5.0, gt=0, le=300, alias="PUSHGATE_RETRY_BASE_SECONDS")
+    max_delivery_attempts: int = Field(8, ge=1, le=50, alias="PUSHGATE_MAX_DELIVERY_ATTEMPTS")
+
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -48,6 +48,11 @@ class AppConfigPatchRequest(BaseModel):
     vapid_subject: Annotated[str | None, AfterValidator(_check_vapid_subject)] = Field(
         None, max_length=256, description="VAPID `sub`: a mailto: or https: URI"
     )
+    fcm_service_account: dict[str, Any] | None = Field(
+        None,
+        description="The app's own Google service-account JSON for FCM (write-only; stored "
+        "encrypted; overrides the deployment's). null removes it.",
+    )
 
 
 class AppConfigResponse(BaseModel):
@@ -62,6 +67,9 @@ class AppConfigResponse(BaseModel):
         description="base64url of the 65-byte uncompressed P-256 point"
     )
     vapid_subject: str | None
+    fcm_project_id: str | None = Field(
+        description="Project of the app's own FCM service account, if it uploaded one"
+    )
     created_at: str
     updated_at: str
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 
 from pynamodb.exceptions import UpdateError
@@ -13,7 +14,8 @@ from pushgate.audit import record_change
 from pushgate.auth import Principal
 from pushgate.crypto import VapidKey
 from pushgate.encryption import get_cipher
-from pushgate.errors import ConflictError, NotFoundError
+from pushgate.errors import BadRequestError, ConflictError, NotFoundError
+from pushgate.providers import InvalidServiceAccountError, ServiceAccount
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.counters import daily_quota_key, read_count
@@ -34,6 +36,10 @@ def vapid_key_binding(app_id: str) -> str:
 def new_webhook_secret() -> str:
     """`whsec_` + base64 of 32 random bytes (the Standard Webhooks secret format)."""
     return WEBHOOK_SECRET_PREFIX + base64.b64encode(os.urandom(32)).decode()
+
+
+def fcm_account_binding(app_id: str) -> str:
+    return f"apps/{app_id}/fcm_service_account"
 
 
 def load_app(app_id: str) -> AppRecord:
@@ -62,6 +68,8 @@ def update_app_config(
             existing = None
         record = AppRecord(app_id)
         actions = _field_actions(request, changed)
+        if "fcm_service_account" in changed:
+            actions += _fcm_account_actions(app_id, request)
         now = clock.rfc3339()
         actions += [
             AppRecord.updated_at.set(now),
@@ -112,6 +120,22 @@ def _field_actions(request: AppConfigPatchRequest, changed: set[str]) -> list:
     return actions
 
 
+def _fcm_account_actions(app_id: str, request: AppConfigPatchRequest) -> list:
+    if request.fcm_service_account is None:
+        return [AppRecord.fcm_service_account_sealed.remove(), AppRecord.fcm_project_id.remove()]
+    try:
+        account = ServiceAccount.parse(request.fcm_service_account)
+    except InvalidServiceAccountError as exc:
+        raise BadRequestError(f"fcm_service_account: {exc}", code="invalid_request") from None
+    sealed = get_cipher().seal(
+        json.dumps(request.fcm_service_account).encode(), binding=fcm_account_binding(app_id)
+    )
+    return [
+        AppRecord.fcm_service_account_sealed.set(sealed),
+        AppRecord.fcm_project_id.set(account.project_id),
+    ]
+
+
 def _vapid_actions(app_id: str) -> list:
     keypair = VapidKey.generate()
     sealed = get_cipher().seal(
@@ -156,6 +180,7 @@ def to_response(record: AppRecord) -> AppConfigResponse:
         notifications_today=read_count(daily_quota_key(record.app_id, clock.utc_day())),
         vapid_public_key=record.vapid_public_key,
         vapid_subject=record.vapid_subject,
+        fcm_project_id=record.fcm_project_id,
         created_at=record.created_at,
         updated_at=record.updated_at,
     )

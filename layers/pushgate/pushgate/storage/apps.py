@@ -23,6 +23,8 @@ class AppRecord(Model):
     vapid_subject = UnicodeAttribute(null=True)
     vapid_public_key = UnicodeAttribute(null=True)
     vapid_private_key_sealed = UnicodeAttribute(null=True)
+    fcm_service_account_sealed = UnicodeAttribute(null=True)
+    fcm_project_id = UnicodeAttribute(null=True)
     device_count = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

@@ -1,0 +1,1 @@
+"""Delivery: one job per (notification, user) fanned out to every device concurrently."""

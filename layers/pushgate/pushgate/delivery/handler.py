@@ -1,0 +1,16 @@
+"""The deliver function's record handler: one SQS record is one delivery job."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from pushgate.delivery.service import deliver
+from pushgate.notifications.models import DeliveryJob
+
+
+async def handle_record(record: SQSRecord) -> None:
+    """Raises only when the job must be retried (infrastructure) or is not a job at all
+    (a bug: SQS retries it, then the DLQ keeps it for inspection)."""
+    job = DeliveryJob.model_validate_json(record.body)
+    redelivered = int(record.attributes.approximate_receive_count or 1) > 1
+    await deliver(job, redelivered=redelivered)

@@ -1,0 +1,74 @@
+"""The container's delivery machinery: one HTTP/2-capable client and the provider senders.
+
+An `httpx.AsyncClient` belongs to the event loop it first ran on, so the runtime is kept per
+loop: Lambda reuses one loop per container (and so one client, with its warm connections);
+anything that runs a fresh loop per call simply gets a fresh client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import httpx
+
+from pushgate.providers import FcmAccessTokens, FcmSender, NtfySender, ServiceAccount, WebPushSender
+from pushgate.settings import get_settings
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    client: httpx.AsyncClient
+    fcm: FcmSender
+    webpush: WebPushSender
+    ntfy: NtfySender
+    limit: asyncio.Semaphore
+
+
+_runtimes: dict[int, Runtime] = {}
+
+
+def runtime() -> Runtime:
+    """The runtime of the running event loop, built on first use."""
+    loop = asyncio.get_running_loop()
+    current = _runtimes.get(id(loop))
+    if current is None:
+        settings = get_settings()
+        client = httpx.AsyncClient(
+            http2=True,
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=settings.delivery_concurrency,
+                max_keepalive_connections=settings.delivery_concurrency,
+            ),
+        )
+        tokens = FcmAccessTokens(client, token_url=settings.google_token_url)
+        current = Runtime(
+            client=client,
+            fcm=FcmSender(client, tokens, api_url=settings.fcm_api_url),
+            webpush=WebPushSender(client),
+            ntfy=NtfySender(client),
+            limit=asyncio.Semaphore(settings.delivery_concurrency),
+        )
+        _runtimes.clear()  # a previous loop is gone for good: let its client go with it
+        _runtimes[id(loop)] = current
+    return current
+
+
+@cache
+def default_fcm_account() -> ServiceAccount | None:
+    """The deployment's FCM service account, or None when none is configured."""
+    settings = get_settings()
+    if settings.fcm_credentials_secret_arn:
+        from aws_lambda_powertools.utilities.parameters import get_secret
+
+        return ServiceAccount.parse(get_secret(settings.fcm_credentials_secret_arn, max_age=300))
+    source = settings.fcm_credentials.strip()
+    if not source:
+        return None
+    if not source.startswith("{"):
+        source = Path(source).read_text()
+    return ServiceAccount.parse(json.loads(source))

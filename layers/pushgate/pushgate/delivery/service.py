@@ -1,0 +1,338 @@
+"""Delivering one job: every device of one user, concurrently, each to a final outcome.
+
+Per device the path is: skip if an earlier attempt already reached a final status (a job can
+be redelivered after a crash); send with a couple of quick, jittered retries; then either a
+final outcome (delivered, failed, invalid_token, expired) or a re-queued retry with an
+exponential delay that never runs past the notification's TTL. Outcomes of one job are
+written in one UpdateItem; dead tokens are removed; every final outcome becomes a receipt.
+Only infrastructure failures (DynamoDB, SQS, KMS) raise, so SQS retries the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from pushgate import clock
+from pushgate.crypto import VapidKey
+from pushgate.delivery.runtime import Runtime, default_fcm_account, runtime
+from pushgate.devices.addresses import FcmAddress, NtfyAddress, PushAddress, WebPushAddress
+from pushgate.devices.service import open_address, remove_device, user_devices
+from pushgate.encryption import get_cipher
+from pushgate.notifications.models import DeliveryJob, FinalStatus
+from pushgate.observability import logger, metrics
+from pushgate.providers import FcmMessage, Outcome, ServiceAccount
+from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
+from pushgate.settings import get_settings
+from pushgate.storage.apps import AppRecord
+from pushgate.storage.devices import DeviceRecord
+from pushgate.storage.notifications import NotificationRecord
+
+FINAL_STATUSES = frozenset({"delivered", "failed", "invalid_token", "expired"})
+QUICK_TRIES = 3
+_QUICK_BACKOFF_SECONDS = 0.25
+_QUICK_RETRY_AFTER_LIMIT = 2.0
+_APP_CACHE_SECONDS = 60.0
+
+
+class DeliveryInfrastructureError(Exception):
+    """Storage or queueing failed: the job must be retried by SQS."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppKeys:
+    """What delivery needs of an app, cached briefly per container."""
+
+    app_id: str
+    vapid_key: VapidKey | None
+    vapid_subject: str
+    fcm_account: ServiceAccount | None
+    loaded_at: float
+
+
+_apps: dict[str, AppKeys] = {}
+
+
+def _app_keys(app_id: str) -> AppKeys | None:
+    cached = _apps.get(app_id)
+    if cached is not None and clock.epoch() - cached.loaded_at < _APP_CACHE_SECONDS:
+        return cached
+    try:
+        record = AppRecord.get(app_id)
+    except AppRecord.DoesNotExist:
+        return None
+    from pushgate.apps.service import fcm_account_binding, vapid_key_binding
+
+    cipher = get_cipher()
+    vapid = None
+    if record.vapid_private_key_sealed:
+        sealed = record.vapid_private_key_sealed
+        vapid = VapidKey.load(cipher.open(sealed, binding=vapid_key_binding(app_id)).decode())
+    account = default_fcm_account()
+    if record.fcm_service_account_sealed:
+        raw = cipher.open(record.fcm_service_account_sealed, binding=fcm_account_binding(app_id))
+        account = ServiceAccount.parse(json.loads(raw))
+    keys = AppKeys(
+        app_id,
+        vapid,
+        record.vapid_subject or get_settings().default_vapid_subject,
+        account,
+        clock.epoch(),
+    )
+    _apps[app_id] = keys
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceResult:
+    device: DeviceRecord
+    outcome: Outcome
+    attempts: int
+    final: FinalStatus | None  # None: retry later
+    retry_delay: float = 0.0
+
+
+async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
+    """Deliver one job to a final outcome per device (or re-queue what must wait).
+
+    A redelivered job (SQS gave it out again after a failure) skips devices that already
+    reached a final outcome and re-emits their receipts, since the failure may have come
+    before they were queued; receipts carry a stable id, so the tenant can deduplicate."""
+    # Storage calls are blocking: run them on threads so the records of one batch overlap.
+    previous, devices = await asyncio.to_thread(_load, job)
+    pending = [
+        d for d in devices if previous.get(d.device_id, {}).get("status") not in FINAL_STATUSES
+    ]
+    if redelivered:
+        scope = set(job.device_ids) if job.device_ids is not None else set(previous)
+        await asyncio.to_thread(
+            _emit_receipts,
+            job,
+            [
+                Receipt(device_id, entry["platform"], entry["status"], entry.get("error"))
+                for device_id, entry in previous.items()
+                if device_id in scope and entry.get("status") in FINAL_STATUSES
+            ],
+        )
+    if not pending:
+        return
+    settings = get_settings()
+    app = await asyncio.to_thread(_app_keys, job.app_id)
+    rt = runtime()
+    results = await asyncio.gather(
+        *(
+            _deliver_one(
+                rt,
+                job,
+                app,
+                device,
+                attempts=int(previous.get(device.device_id, {}).get("attempts", 0)),
+                max_attempts=settings.max_delivery_attempts,
+                retry_base=settings.retry_base_seconds,
+            )
+            for device in pending
+        )
+    )
+    await asyncio.to_thread(_finish, job, results)
+    for result in results:
+        metrics.add_metric(
+            name=f"Deliveries{(result.final or 'retrying').title().replace('_', '')}",
+            unit="Count",
+            value=1,
+        )
+
+
+def _load(job: DeliveryJob) -> tuple[dict[str, Any], list[DeviceRecord]]:
+    try:
+        record = NotificationRecord.get(job.notification_id)
+        previous: dict[str, Any] = (record.deliveries or {}).as_dict()
+    except NotificationRecord.DoesNotExist:
+        previous = {}
+    if job.device_ids is None:
+        return previous, user_devices(job.app_id, job.user_id)
+    return previous, list(DeviceRecord.batch_get(job.device_ids))
+
+
+def _finish(job: DeliveryJob, results: list[DeviceResult]) -> None:
+    """Drop dead devices, record outcomes, re-queue what waits, then queue receipts (in that
+    order, so a status that reads final is the whole truth)."""
+    for result in results:
+        if result.final == "invalid_token":
+            remove_device(result.device)
+    _record(job, results)
+    _requeue(job, [r for r in results if r.final is None])
+    _emit_receipts(
+        job,
+        [
+            Receipt(r.device.device_id, r.device.platform, r.final, _error(r))
+            for r in results
+            if r.final is not None
+        ],
+    )
+
+
+def _error(result: DeviceResult) -> str | None:
+    return None if result.final == "delivered" else result.outcome.error
+
+
+async def _deliver_one(
+    rt: Runtime,
+    job: DeliveryJob,
+    app: AppKeys | None,
+    device: DeviceRecord,
+    *,
+    attempts: int,
+    max_attempts: int,
+    retry_base: float,
+) -> DeviceResult:
+    if clock.epoch() >= job.expires_at:
+        return DeviceResult(device, Outcome("failed", "ttl_expired"), attempts, "expired")
+    if app is None:
+        return DeviceResult(device, Outcome.failed("app_deleted"), attempts, "failed")
+    address = open_address(device)
+    outcome = Outcome.retry("not_sent")
+    for quick in range(QUICK_TRIES):
+        async with rt.limit:
+            outcome = await _send(rt, job, app, address)
+        attempts += 1
+        if outcome.status != "retry" or attempts >= max_attempts:
+            break
+        wait = _QUICK_BACKOFF_SECONDS * (2**quick) * random.uniform(0.5, 1.5)  # noqa: S311
+        if outcome.retry_after is not None:
+            if outcome.retry_after > _QUICK_RETRY_AFTER_LIMIT:
+                break
+            wait = max(wait, outcome.retry_after)
+        if quick + 1 < QUICK_TRIES:
+            await asyncio.sleep(wait)
+    if outcome.status != "retry":
+        return DeviceResult(device, outcome, attempts, outcome.status)  # type: ignore[arg-type]
+    if attempts >= max_attempts:
+        return DeviceResult(device, outcome, attempts, "failed")
+    rounds = max(0, attempts // QUICK_TRIES - 1)
+    delay = retry_base * (2**rounds) * random.uniform(0.8, 1.2)  # noqa: S311
+    delay = min(MAX_DELAY_SECONDS, max(delay, outcome.retry_after or 0.0))
+    if clock.epoch() + delay >= job.expires_at:
+        return DeviceResult(device, outcome, attempts, "expired")
+    return DeviceResult(device, outcome, attempts, None, delay)
+
+
+async def _send(rt: Runtime, job: DeliveryJob, app: AppKeys, address: PushAddress) -> Outcome:
+    message = job.message
+    remaining_ttl = max(0, int(job.expires_at - clock.epoch()))
+    if isinstance(address, FcmAddress):
+        if app.fcm_account is None:
+            return Outcome.failed("fcm:not_configured")
+        return await rt.fcm.send(
+            app.fcm_account,
+            address.token,
+            FcmMessage(
+                notification_id=job.notification_id,
+                title=message.title,
+                body=message.body,
+                data=message.data or {},
+                image=message.image,
+                url=message.url,
+                collapse_key=message.collapse_key,
+                urgency=message.urgency,
+                ttl=remaining_ttl,
+            ),
+        )
+    if isinstance(address, WebPushAddress):
+        if app.vapid_key is None:
+            return Outcome.failed("webpush:no_vapid_key")
+        return await rt.webpush.send(
+            endpoint=address.endpoint,
+            p256dh=address.p256dh,
+            auth=address.auth,
+            payload=message.webpush_payload(job.notification_id),
+            ttl=remaining_ttl,
+            urgency=message.urgency,
+            topic=message.collapse_key,
+            vapid_key=app.vapid_key,
+            vapid_subject=app.vapid_subject,
+        )
+    if isinstance(address, NtfyAddress):
+        return await rt.ntfy.send(
+            url=address.url,
+            access_token=address.token,
+            title=message.title,
+            body=message.body,
+            click_url=message.url,
+            urgency=message.urgency,
+            tags=None,
+        )
+    return Outcome.failed("unknown_channel")
+
+
+def _record(job: DeliveryJob, results: list[DeviceResult]) -> None:
+    now = clock.rfc3339()
+    NotificationRecord(job.notification_id).update(
+        actions=[
+            NotificationRecord.deliveries[r.device.device_id].set(
+                {
+                    "platform": r.device.platform,
+                    "status": r.final or "queued",
+                    "error": _error(r),
+                    "attempts": r.attempts,
+                    "updated_at": now,
+                }
+            )
+            for r in results
+        ],
+        condition=NotificationRecord.notification_id.exists(),
+    )
+
+
+def _requeue(job: DeliveryJob, waiting: list[DeviceResult]) -> None:
+    if not waiting:
+        return
+    delay = int(min(r.retry_delay for r in waiting))
+    retry = job.model_copy(
+        update={"attempt": job.attempt + 1, "device_ids": [r.device.device_id for r in waiting]}
+    )
+    failed = send_all(
+        get_settings().delivery_queue_url,
+        [OutgoingMessage("0", retry.model_dump_json(exclude_none=True), delay)],
+    )
+    if failed:
+        raise DeliveryInfrastructureError("could not re-queue a retry")
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    device_id: str
+    platform: str
+    status: str
+    error: str | None
+
+
+def _emit_receipts(job: DeliveryJob, receipts: list[Receipt]) -> None:
+    if not receipts:
+        return
+    timestamp = clock.rfc3339()
+    messages = [
+        OutgoingMessage(
+            str(index),
+            json.dumps(
+                {
+                    "notification_id": job.notification_id,
+                    "user_id": job.user_id,
+                    "device_id": receipt.device_id,
+                    "app_id": job.app_id,
+                    "platform": receipt.platform,
+                    "status": receipt.status,
+                    "error": receipt.error,
+                    "timestamp": timestamp,
+                },
+                separators=(",", ":"),
+            ),
+        )
+        for index, receipt in enumerate(receipts)
+    ]
+    failed = send_all(get_settings().receipt_queue_url, messages)
+    if failed:
+        logger.error("receipts could not be queued", extra={"count": len(failed)})
+        raise DeliveryInfrastructureError("could not queue receipts")
