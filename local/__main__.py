@@ -34,6 +34,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--aws-port", type=int, default=None, help="emulator port (env AWS_PORT, 4566)"
     )
     parser.add_argument(
+        "--log-dir", type=Path, default=None, help="function logs (default .local/logs)"
+    )
+    parser.add_argument(
         "--parameter",
         action="append",
         default=[],
@@ -112,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parameters=parameters,
         allow_private_urls=os.environ.get("PUSHGATE_ALLOW_PRIVATE_URLS", "1") != "0",
         verbose=args.verbose,
+        log_dir=args.log_dir,
     )
     try:
         stack.start()

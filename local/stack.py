@@ -58,7 +58,9 @@ class LocalStack:
     call `start()` and `stop()`.
 
     `env` is added to every function's environment last (it wins); `parameters` override
-    template parameter defaults; `allow_private_urls` sets PUSHGATE_ALLOW_PRIVATE_URLS."""
+    template parameter defaults; `allow_private_urls` sets PUSHGATE_ALLOW_PRIVATE_URLS.
+    Function output goes to `log_dir/<LogicalId>.log` (default `.local/logs/` beside the
+    template), or to this process's stderr when `verbose` (default: PUSHGATE_LOCAL_VERBOSE)."""
 
     def __init__(
         self,
@@ -70,7 +72,7 @@ class LocalStack:
         parameters: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
         allow_private_urls: bool = True,
-        verbose: bool = False,
+        verbose: bool | None = None,
         log_dir: Path | str | None = None,
         max_workers: int = 4,
         pollers_per_source: int = 2,
@@ -82,6 +84,8 @@ class LocalStack:
         self._parameters = dict(parameters or {})
         self._env = dict(env or {})
         self._allow_private_urls = allow_private_urls
+        if verbose is None:
+            verbose = os.environ.get("PUSHGATE_LOCAL_VERBOSE", "") not in ("", "0")
         self._verbose = verbose
         self._max_workers = max_workers
         self._pollers_per_source = pollers_per_source
