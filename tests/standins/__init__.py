@@ -1,0 +1,43 @@
+"""Stand-ins for the push providers pushgate delivers to, for tests and benchmarks.
+
+Each one is an asyncio HTTP server on 127.0.0.1 (port 0) in a background thread that checks
+what the real service checks and can answer every error class it has:
+
+    with FcmStandin(latency_ms=50) as fcm:
+        account = fcm.new_service_account("demo-project")
+        fcm.script("token-1", "UNREGISTERED")
+        fcm.script("token-2", fail_first(2, "UNAVAILABLE", retry_after=1))
+        ...
+        assert fcm.deliveries()[("ntf_1", "token-3")] == 1
+
+Scripts: an outcome string/status answered every time, or `always`, `fail_first`,
+`sequence`. "reset" drops the connection (HTTP/1.1) or resets the stream (HTTP/2).
+"""
+
+from tests.standins._script import OK, RESET, Script, Step, always, fail_first, sequence
+from tests.standins._server import Rejection, Request, Response, StandinServer
+from tests.standins.fcm import FcmMessage, FcmStandin, make_service_account
+from tests.standins.ntfy import NtfyMessage, NtfyStandin
+from tests.standins.webpush import PushMessage, WebPushStandin, subscription_id
+
+__all__ = [
+    "OK",
+    "RESET",
+    "FcmMessage",
+    "FcmStandin",
+    "NtfyMessage",
+    "NtfyStandin",
+    "PushMessage",
+    "Rejection",
+    "Request",
+    "Response",
+    "Script",
+    "StandinServer",
+    "Step",
+    "WebPushStandin",
+    "always",
+    "fail_first",
+    "make_service_account",
+    "sequence",
+    "subscription_id",
+]
