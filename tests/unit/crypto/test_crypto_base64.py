@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pushgate.crypto._base64 import b64decode, b64url_encode
 
 
+@settings(deadline=None)
 @given(data=st.binary(max_size=80))
 def test_b64decode_reads_every_spelling(data: bytes) -> None:
     spellings = {
@@ -23,6 +24,7 @@ def test_b64decode_reads_every_spelling(data: bytes) -> None:
     assert {b64decode(spelling.decode()) for spelling in spellings} == {data}
 
 
+@settings(deadline=None)
 @given(data=st.binary(max_size=80))
 def test_b64url_encode_writes_unpadded_url_safe_base64(data: bytes) -> None:
     encoded = b64url_encode(data)

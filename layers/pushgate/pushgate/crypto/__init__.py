@@ -5,6 +5,7 @@ Everything is pure (bytes in, bytes out) and built on `cryptography`'s primitive
 exception tree is documented in `pushgate.crypto.exceptions`.
 """
 
+from pushgate.crypto._base64 import b64decode, b64url_encode
 from pushgate.crypto.aes128gcm import (
     MAX_PLAINTEXT_LENGTH,
     SubscriptionKeys,
@@ -47,6 +48,8 @@ __all__ = [
     "VapidClaims",
     "VapidHeaderCache",
     "VapidKey",
+    "b64decode",
+    "b64url_encode",
     "canonicalize",
     "decrypt",
     "decrypt_content",

@@ -1,5 +1,4 @@
-"""VAPID (RFC 8292): application server keys, the signed `Authorization: vapid` header, its
-cache, and the push service's check of it."""
+"""VAPID (RFC 8292): app server keys, the signed `vapid` header, its cache, and its check."""
 
 from __future__ import annotations
 
