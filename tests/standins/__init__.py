@@ -12,6 +12,10 @@ what the real service checks and can answer every error class it has:
 
 Scripts: an outcome string/status answered every time, or `always`, `fail_first`,
 `sequence`. "reset" drops the connection (HTTP/1.1) or resets the stream (HTTP/2).
+`tests.standins.reference` builds correct requests without pushgate's code.
+
+Needs `layers/pushgate` on sys.path (pytest's `pythonpath` has it): the Web Push stand-in
+decrypts and verifies VAPID with `pushgate.crypto`, and all use `pushgate.clock`.
 """
 
 from tests.standins._script import OK, RESET, Script, Step, always, fail_first, sequence

@@ -122,6 +122,12 @@ class StandinServer(Generic[RecordT]):
 
     Subclasses implement `handle`. `start()` returns once the port is bound; `stop()` closes
     every connection and joins the thread. Usable as a context manager.
+
+    Options: `latency_ms` added before every answer (settable while running); `tls` serves
+    https with a fresh self-signed certificate (trust it with `client_ssl_context()`);
+    `http2` offers h2 by ALPN and accepts h2 prior knowledge on cleartext; `now` is the clock
+    for expiry checks, pushgate's one clock by default so a test that moves it moves the
+    services too.
     """
 
     def __init__(
