@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from local.cfn import ACCOUNT_ID
 from local.template import DEFAULT_ROUTE, HttpRoute
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
 
 # Lambda's synchronous invocation payload limit.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-ACCOUNT_ID = "123456789012"
 
 # Content types API Gateway passes as text; anything else is binary and base64-encoded.
 _TEXT_TYPES = (
@@ -66,10 +66,6 @@ class HttpRequest:
     @property
     def raw_query(self) -> str:
         return self.target.split("?", 1)[1] if "?" in self.target else ""
-
-    def header(self, name: str, default: str = "") -> str:
-        values = [value for key, value in self.headers if key.lower() == name]
-        return ",".join(values) if values else default
 
 
 @dataclass

@@ -47,9 +47,11 @@ def _bind(host: str, port: int, setting: str) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+        if exc.errno == errno.EADDRINUSE:
             raise PortInUseError(port, setting) from None
-        raise
+        raise LocalStackError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); set {setting}=... to use another"
+        ) from None
     return sock
 
 
@@ -230,7 +232,9 @@ class LocalStack:
         for poller in pollers:
             poller.stop()
         if self._http is not None:
-            self._http.shutdown()
+            # shutdown() waits for serve_forever(), so only when that loop is running.
+            if self._http_thread is not None and self._http_thread.is_alive():
+                self._http.shutdown()
             self._http.server_close()
             self._http = None
         pools, self._pools = self._pools, {}

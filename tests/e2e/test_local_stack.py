@@ -342,7 +342,7 @@ def test_worker_context_describes_the_function(stack: LocalStack, http: httpx.Cl
     assert context["memory_limit_in_mb"] == 256
     assert context["log_group_name"] == f"/aws/lambda/{name}"
     assert uuid.UUID(context["aws_request_id"])
-    assert 4000 < context["remaining_ms"] <= 5000  # Timeout: 5 from Globals
+    assert 3000 < context["remaining_ms"] <= 5000  # Globals say Timeout: 5 (the default is 3)
 
 
 def test_worker_keeps_module_state_between_invocations(http: httpx.Client) -> None:
