@@ -49,10 +49,17 @@ def api(local_stack: LocalStack) -> Iterator[Api]:
 
 @pytest.fixture(scope="session")
 def strict_stack(tmp_path_factory) -> Iterator[LocalStack]:
-    """A second stack enforcing production URL rules (PUSHGATE_ALLOW_PRIVATE_URLS=0)."""
+    """A second stack enforcing production URL rules (PUSHGATE_ALLOW_PRIVATE_URLS=0). Names
+    in the JSON file at `stack.hosts_file` resolve to the addresses it lists (re-read on
+    every lookup), so tests can point a name at a public or a private address."""
+    hosts_file = tmp_path_factory.mktemp("strict") / "hosts.json"
+    hosts_file.write_text("{}")
     with LocalStack(
-        allow_private_urls=False, log_dir=tmp_path_factory.mktemp("strict-logs")
+        allow_private_urls=False,
+        log_dir=tmp_path_factory.mktemp("strict-logs"),
+        env={"PUSHGATE_HOSTS_FILE": str(hosts_file)},
     ) as stack:
+        stack.hosts_file = hosts_file
         yield stack
 
 

@@ -12,11 +12,14 @@ changes between the check and the connection (rebinding) cannot redirect the req
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from pushgate.errors import BadRequestError
 
@@ -51,8 +54,46 @@ class CheckedUrl:
 
 
 def system_resolver(host: str, port: int) -> list[str]:
+    """The host's addresses. In the local stack only, a JSON hosts file
+    (`PUSHGATE_HOSTS_FILE`, `{"name": ["address", ...]}`, re-read on every call) answers
+    first, so tests can make a name resolve to a public address and later to a private one."""
+    hosts_file = os.environ.get("PUSHGATE_HOSTS_FILE")
+    if hosts_file and os.environ.get("PUSHGATE_LOCAL") == "1":
+        try:
+            overrides = json.loads(Path(hosts_file).read_text())
+        except (OSError, ValueError):
+            overrides = {}
+        if host in overrides:
+            return list(overrides[host])
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedTarget:
+    """How to send a request to a checked URL without resolving its name again: the URL
+    names the checked address, `Host` carries the name, and TLS uses the name for SNI and
+    certificate verification (httpx's `sni_hostname` request extension)."""
+
+    url: str
+    headers: dict[str, str]
+    extensions: dict[str, str]
+
+
+def pin(checked: CheckedUrl) -> PinnedTarget:
+    """A `PinnedTarget` for `checked` (unchanged when no address was resolved: private URLs
+    allowed locally, or a literal address)."""
+    if not checked.addresses or _ip_literal(checked.host) is not None:
+        return PinnedTarget(checked.url, {}, {})
+    address = checked.addresses[0]
+    literal = f"[{address}]" if ":" in address else address
+    parts = urlsplit(checked.url)
+    url = urlunsplit(
+        (parts.scheme, f"{literal}:{checked.port}", parts.path or "/", parts.query, "")
+    )
+    host_header = checked.origin.split("://", 1)[1]
+    extensions = {"sni_hostname": checked.host} if checked.scheme == "https" else {}
+    return PinnedTarget(url, {"Host": host_header}, extensions)
 
 
 def is_public_address(address: IPAddress) -> bool:

@@ -30,6 +30,8 @@ from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.devices import DeviceRecord
 from pushgate.storage.notifications import NotificationRecord
+from pushgate.urls import UnsafeUrlError, check_outbound_url
+from pushgate.webhooks.models import Receipt, ReceiptMessage
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "invalid_token", "expired"})
 QUICK_TRIES = 3
@@ -47,6 +49,7 @@ class AppKeys:
     """What delivery needs of an app, cached briefly per container."""
 
     app_id: str
+    wants_receipts: bool  # a webhook is configured and active
     vapid_key: VapidKey | None
     vapid_subject: str
     fcm_account: ServiceAccount | None
@@ -77,6 +80,7 @@ def _app_keys(app_id: str) -> AppKeys | None:
         account = ServiceAccount.parse(json.loads(raw))
     keys = AppKeys(
         app_id,
+        bool(record.webhook_url) and not record.webhook_disabled_at,
         vapid,
         record.vapid_subject or get_settings().default_vapid_subject,
         account,
@@ -102,17 +106,19 @@ async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
     reached a final outcome and re-emits their receipts, since the failure may have come
     before they were queued; receipts carry a stable id, so the tenant can deduplicate."""
     # Storage calls are blocking: run them on threads so the records of one batch overlap.
-    previous, devices = await asyncio.to_thread(_load, job)
+    previous, devices = await asyncio.to_thread(_load, job, redelivered)
     pending = [
         d for d in devices if previous.get(d.device_id, {}).get("status") not in FINAL_STATUSES
     ]
+    app = await asyncio.to_thread(_app_keys, job.app_id)
     if redelivered:
         scope = set(job.device_ids) if job.device_ids is not None else set(previous)
         await asyncio.to_thread(
             _emit_receipts,
             job,
+            app,
             [
-                Receipt(device_id, entry["platform"], entry["status"], entry.get("error"))
+                FinalOutcome(device_id, entry["platform"], entry["status"], entry.get("error"))
                 for device_id, entry in previous.items()
                 if device_id in scope and entry.get("status") in FINAL_STATUSES
             ],
@@ -120,7 +126,6 @@ async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
     if not pending:
         return
     settings = get_settings()
-    app = await asyncio.to_thread(_app_keys, job.app_id)
     rt = runtime()
     results = await asyncio.gather(
         *(
@@ -136,7 +141,7 @@ async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
             for device in pending
         )
     )
-    await asyncio.to_thread(_finish, job, results)
+    await asyncio.to_thread(_finish, job, app, results)
     for result in results:
         metrics.add_metric(
             name=f"Deliveries{(result.final or 'retrying').title().replace('_', '')}",
@@ -145,18 +150,20 @@ async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
         )
 
 
-def _load(job: DeliveryJob) -> tuple[dict[str, Any], list[DeviceRecord]]:
-    try:
-        record = NotificationRecord.get(job.notification_id)
-        previous: dict[str, Any] = (record.deliveries or {}).as_dict()
-    except NotificationRecord.DoesNotExist:
-        previous = {}
+def _load(job: DeliveryJob, redelivered: bool) -> tuple[dict[str, Any], list[DeviceRecord]]:
+    previous: dict[str, Any] = {}
+    if redelivered or job.attempt > 0:  # a first delivery has no earlier outcomes to read
+        try:
+            record = NotificationRecord.get(job.notification_id)
+            previous = (record.deliveries or {}).as_dict()
+        except NotificationRecord.DoesNotExist:
+            pass
     if job.device_ids is None:
         return previous, user_devices(job.app_id, job.user_id)
     return previous, list(DeviceRecord.batch_get(job.device_ids))
 
 
-def _finish(job: DeliveryJob, results: list[DeviceResult]) -> None:
+def _finish(job: DeliveryJob, app: AppKeys | None, results: list[DeviceResult]) -> None:
     """Drop dead devices, record outcomes, re-queue what waits, then queue receipts (in that
     order, so a status that reads final is the whole truth)."""
     for result in results:
@@ -166,8 +173,9 @@ def _finish(job: DeliveryJob, results: list[DeviceResult]) -> None:
     _requeue(job, [r for r in results if r.final is None])
     _emit_receipts(
         job,
+        app,
         [
-            Receipt(r.device.device_id, r.device.platform, r.final, _error(r))
+            FinalOutcome(r.device.device_id, r.device.platform, r.final, _error(r))
             for r in results
             if r.final is not None
         ],
@@ -188,11 +196,11 @@ async def _deliver_one(
     max_attempts: int,
     retry_base: float,
 ) -> DeviceResult:
-    if clock.epoch() >= job.expires_at:
-        return DeviceResult(device, Outcome("failed", "ttl_expired"), attempts, "expired")
-    if app is None:
-        return DeviceResult(device, Outcome.failed("app_deleted"), attempts, "failed")
     address = open_address(device)
+    refusal = await _refusal(job, app, device, address, attempts)
+    if refusal is not None:
+        return refusal
+    assert app is not None  # _refusal answers for a missing app
     outcome = Outcome.retry("not_sent")
     for quick in range(QUICK_TRIES):
         async with rt.limit:
@@ -217,6 +225,49 @@ async def _deliver_one(
     if clock.epoch() + delay >= job.expires_at:
         return DeviceResult(device, outcome, attempts, "expired")
     return DeviceResult(device, outcome, attempts, None, delay)
+
+
+_checked_origins: dict[str, tuple[bool, float]] = {}
+_ORIGIN_CHECK_SECONDS = 60.0
+
+
+async def _reachable(url: str) -> bool:
+    """Re-check a push endpoint or ntfy server at send time (its name may now resolve to a
+    private address); answers are cached per origin for a minute, so a fan-out to one push
+    service costs one lookup."""
+    settings = get_settings()
+    if settings.allow_private_urls:
+        return True
+    origin = url.split("/", 3)[:3]
+    key = "/".join(origin)
+    cached = _checked_origins.get(key)
+    if cached is not None and cached[1] > clock.epoch():
+        return cached[0]
+    try:
+        await asyncio.to_thread(check_outbound_url, url, allow_private=False)
+        safe = True
+    except UnsafeUrlError:
+        safe = False
+    _checked_origins[key] = (safe, clock.epoch() + _ORIGIN_CHECK_SECONDS)
+    return safe
+
+
+async def _refusal(
+    job: DeliveryJob,
+    app: AppKeys | None,
+    device: DeviceRecord,
+    address: PushAddress,
+    attempts: int,
+) -> DeviceResult | None:
+    """A final outcome reached without sending anything, if there is one."""
+    if clock.epoch() >= job.expires_at:
+        return DeviceResult(device, Outcome("failed", "ttl_expired"), attempts, "expired")
+    if app is None:
+        return DeviceResult(device, Outcome.failed("app_deleted"), attempts, "failed")
+    url = address.url if isinstance(address, NtfyAddress) else getattr(address, "endpoint", None)
+    if url is not None and not await _reachable(url):
+        return DeviceResult(device, Outcome.failed("unsafe_url"), attempts, "failed")
+    return None
 
 
 async def _send(rt: Runtime, job: DeliveryJob, app: AppKeys, address: PushAddress) -> Outcome:
@@ -302,33 +353,34 @@ def _requeue(job: DeliveryJob, waiting: list[DeviceResult]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Receipt:
+class FinalOutcome:
     device_id: str
     platform: str
     status: str
     error: str | None
 
 
-def _emit_receipts(job: DeliveryJob, receipts: list[Receipt]) -> None:
-    if not receipts:
+def _emit_receipts(job: DeliveryJob, app: AppKeys | None, receipts: list[FinalOutcome]) -> None:
+    """Queue one receipt per final outcome, for apps with an active webhook (apps without
+    one, such as gateway instances, have their outcomes on the notification only)."""
+    if not receipts or app is None or not app.wants_receipts:
         return
     timestamp = clock.rfc3339()
     messages = [
         OutgoingMessage(
             str(index),
-            json.dumps(
-                {
-                    "notification_id": job.notification_id,
-                    "user_id": job.user_id,
-                    "device_id": receipt.device_id,
-                    "app_id": job.app_id,
-                    "platform": receipt.platform,
-                    "status": receipt.status,
-                    "error": receipt.error,
-                    "timestamp": timestamp,
-                },
-                separators=(",", ":"),
-            ),
+            ReceiptMessage(
+                receipt=Receipt(
+                    notification_id=job.notification_id,
+                    user_id=job.user_id,
+                    device_id=receipt.device_id,
+                    app_id=job.app_id,
+                    platform=receipt.platform,
+                    status=receipt.status,
+                    error=receipt.error,
+                    timestamp=timestamp,
+                )
+            ).model_dump_json(),
         )
         for index, receipt in enumerate(receipts)
     ]

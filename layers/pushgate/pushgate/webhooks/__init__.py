@@ -1,0 +1,1 @@
+"""Delivery receipts to tenant webhooks: Standard Webhooks signatures, retries, SSRF safety."""

@@ -1,0 +1,193 @@
+"""Posting receipts: signed, to the address that was checked, retried for up to 24 h.
+
+2xx is done; 410 disables the app's webhook (receipts stop until the tenant sets a URL
+again); anything else — other statuses, timeouts, connection errors — is retried with
+exponential, jittered delays that honour `Retry-After`, re-queued with SQS delays. A receipt
+that cannot be delivered within 24 h, or whose webhook resolves to a forbidden address at
+send time, goes to the receipt DLQ with the reason as a message attribute: never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+import httpx
+
+from pushgate import aws, clock
+from pushgate.audit import record_change
+from pushgate.encryption import get_cipher
+from pushgate.observability import logger, metrics
+from pushgate.providers import parse_retry_after
+from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
+from pushgate.settings import get_settings
+from pushgate.storage.apps import AppRecord
+from pushgate.urls import UnsafeUrlError, check_outbound_url, pin
+from pushgate.webhooks.models import ReceiptMessage
+from pushgate.webhooks.signing import sign, webhook_id
+
+TIMEOUT = httpx.Timeout(10.0)
+MAX_RESPONSE_BYTES = 64 * 1024
+RETRY_WINDOW_SECONDS = 24 * 3600
+SECRET_OVERLAP_SECONDS = 24 * 3600
+
+
+class ReceiptInfrastructureError(Exception):
+    """Queueing a retry or a dead letter failed: SQS must redeliver the record."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    status: int | None  # None: no HTTP answer (timeout, connection error)
+    reason: str
+    retry_after: float | None = None
+
+
+_clients: dict[int, httpx.AsyncClient] = {}
+
+
+def _client() -> httpx.AsyncClient:
+    loop_id = id(asyncio.get_running_loop())
+    if loop_id not in _clients:
+        _clients.clear()
+        _clients[loop_id] = httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT)
+    return _clients[loop_id]
+
+
+def signing_secrets(app: AppRecord, now: float) -> list[str]:
+    """The secrets receipts are signed with right now, newest first."""
+    cipher = get_cipher()
+    from pushgate.apps.service import previous_secret_binding, webhook_secret_binding
+
+    secrets = [
+        cipher.open(app.webhook_secret_sealed, binding=webhook_secret_binding(app.app_id)).decode()
+    ]
+    rotated_at = app.webhook_secret_rotated_at
+    overlapping = rotated_at is not None and now - float(rotated_at) < SECRET_OVERLAP_SECONDS
+    if app.webhook_previous_secret_sealed and overlapping:
+        sealed = app.webhook_previous_secret_sealed
+        binding = previous_secret_binding(app.app_id)
+        secrets.append(cipher.open(sealed, binding=binding).decode())
+    return secrets
+
+
+async def deliver_receipt(message: ReceiptMessage) -> None:
+    receipt = message.receipt
+    app = await asyncio.to_thread(_load_app, receipt.app_id)
+    if app is None or not app.enabled or not app.webhook_url or app.webhook_disabled_at:
+        metrics.add_metric(name="ReceiptsDropped", unit="Count", value=1)
+        return
+    settings = get_settings()
+    try:
+        checked = await asyncio.to_thread(
+            check_outbound_url,
+            app.webhook_url,
+            allow_private=settings.allow_private_urls,
+            field="webhook_url",
+        )
+    except UnsafeUrlError as exc:
+        await asyncio.to_thread(_dead_letter, message, exc.message)
+        return
+    now = clock.epoch()
+    body = receipt.model_dump_json().encode()
+    headers = sign(
+        webhook_id(receipt.notification_id, receipt.device_id),
+        int(now),
+        body,
+        signing_secrets(app, now),
+    )
+    target = pin(checked)
+    attempt = await _post(target.url, body, headers | target.headers, target.extensions)
+    if attempt.status is not None and 200 <= attempt.status < 300:
+        metrics.add_metric(name="ReceiptsDelivered", unit="Count", value=1)
+    elif attempt.status == 410:
+        await asyncio.to_thread(_disable_webhook, app)
+    else:
+        await asyncio.to_thread(_retry_later, message, attempt, now)
+
+
+async def _post(
+    url: str, body: bytes, headers: dict[str, str], extensions: dict[str, str]
+) -> Attempt:
+    request_headers = {"Content-Type": "application/json", "User-Agent": "pushgate-receipts"}
+    try:
+        async with _client().stream(
+            "POST",
+            url,
+            content=body,
+            headers=request_headers | headers,
+            extensions=extensions,
+        ) as response:
+            read = 0
+            async for chunk in response.aiter_raw():  # read, capped, and ignored
+                read += len(chunk)
+                if read >= MAX_RESPONSE_BYTES:
+                    break
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now=clock.epoch())
+            return Attempt(response.status_code, f"http_{response.status_code}", retry_after)
+    except httpx.TimeoutException:
+        return Attempt(None, "timeout")
+    except httpx.HTTPError as exc:
+        return Attempt(None, type(exc).__name__)
+
+
+def _load_app(app_id: str) -> AppRecord | None:
+    try:
+        return AppRecord.get(app_id)
+    except AppRecord.DoesNotExist:
+        return None
+
+
+def _disable_webhook(app: AppRecord) -> None:
+    """The receiver said 410 Gone: stop sending until the tenant configures a URL again."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        AppRecord(app.app_id).update(
+            actions=[
+                AppRecord.webhook_disabled_at.set(clock.rfc3339()),
+                AppRecord.webhook_disabled_reason.set("receiver answered 410 Gone"),
+            ],
+            condition=AppRecord.webhook_url == app.webhook_url,  # not if it changed meanwhile
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return
+    record_change("app.webhook.disable", principal=None, app_id=app.app_id, fields=["webhook_url"])
+    logger.warning("webhook disabled after 410", extra={"app_id": app.app_id})
+    metrics.add_metric(name="WebhooksDisabled", unit="Count", value=1)
+
+
+def _retry_later(message: ReceiptMessage, attempt: Attempt, now: float) -> None:
+    first = message.first_attempt_at or now
+    base = get_settings().retry_base_seconds
+    delay = base * (2**message.attempt) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+    if attempt.retry_after is not None:
+        delay = attempt.retry_after
+    delay = max(1, min(MAX_DELAY_SECONDS, round(delay)))
+    if now + delay - first > RETRY_WINDOW_SECONDS:
+        _dead_letter(message, f"gave up after 24 h; last answer: {attempt.reason}")
+        return
+    retry = message.model_copy(update={"attempt": message.attempt + 1, "first_attempt_at": first})
+    metrics.add_metric(name="ReceiptRetries", unit="Count", value=1)
+    failed = send_all(
+        get_settings().receipt_queue_url,
+        [OutgoingMessage("0", retry.model_dump_json(), delay)],
+    )
+    if failed:
+        raise ReceiptInfrastructureError("could not re-queue a receipt")
+
+
+def _dead_letter(message: ReceiptMessage, reason: str) -> None:
+    logger.error(
+        "receipt dead-lettered",
+        extra={"app_id": message.receipt.app_id, "reason": reason, "attempt": message.attempt},
+    )
+    metrics.add_metric(name="ReceiptsDeadLettered", unit="Count", value=1)
+    aws.client("sqs").send_message(
+        QueueUrl=get_settings().receipt_dlq_url,
+        MessageBody=message.model_dump_json(),
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}},
+    )
