@@ -38,6 +38,7 @@ QUICK_TRIES = 3
 _QUICK_BACKOFF_SECONDS = 0.25
 _QUICK_RETRY_AFTER_LIMIT = 2.0
 _APP_CACHE_SECONDS = 60.0
+_OUTCOMES_PER_UPDATE = 25
 
 
 class DeliveryInfrastructureError(Exception):
@@ -319,22 +320,24 @@ async def _send(rt: Runtime, job: DeliveryJob, app: AppKeys, address: PushAddres
 
 
 def _record(job: DeliveryJob, results: list[DeviceResult]) -> None:
+    """One UpdateItem per job (per 25 devices: an update expression is capped at 4 KB)."""
     now = clock.rfc3339()
-    NotificationRecord(job.notification_id).update(
-        actions=[
-            NotificationRecord.deliveries[r.device.device_id].set(
-                {
-                    "platform": r.device.platform,
-                    "status": r.final or "queued",
-                    "error": _error(r),
-                    "attempts": r.attempts,
-                    "updated_at": now,
-                }
-            )
-            for r in results
-        ],
-        condition=NotificationRecord.notification_id.exists(),
-    )
+    for start in range(0, len(results), _OUTCOMES_PER_UPDATE):
+        NotificationRecord(job.notification_id).update(
+            actions=[
+                NotificationRecord.deliveries[r.device.device_id].set(
+                    {
+                        "platform": r.device.platform,
+                        "status": r.final or "queued",
+                        "error": _error(r),
+                        "attempts": r.attempts,
+                        "updated_at": now,
+                    }
+                )
+                for r in results[start : start + _OUTCOMES_PER_UPDATE]
+            ],
+            condition=NotificationRecord.notification_id.exists(),
+        )
 
 
 def _requeue(job: DeliveryJob, waiting: list[DeviceResult]) -> None:
