@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -9,6 +11,9 @@ import httpx
 import pytest
 
 from local.stack import LocalStack
+from tests.standins import FcmStandin, NtfyStandin, WebPushStandin
+
+FINAL = {"delivered", "failed", "invalid_token", "expired"}
 
 
 class Api:
@@ -68,3 +73,60 @@ def strict_api(strict_stack: LocalStack) -> Iterator[Api]:
     client = Api(strict_stack)
     yield client
     client.http.close()
+
+
+class Delivery:
+    """The delivery stack's API client and its provider stand-ins."""
+
+    def __init__(self, api: Api, fcm: FcmStandin, webpush: WebPushStandin, ntfy: NtfyStandin):
+        self.api, self.fcm, self.webpush, self.ntfy = api, fcm, webpush, ntfy
+
+    def fcm_token(self) -> str:
+        return "fcm-" + uuid.uuid4().hex + ":APA91b" + "t" * 100
+
+    def register(self, app_id: str, user: str, platform: str, token) -> str:
+        response = self.api.request(
+            "POST",
+            "/push/devices/register",
+            self.api.token(user, aud=[app_id]),
+            json={"app_id": app_id, "platform": platform, "push_token": token},
+        )
+        assert response.status_code in (200, 201), response.text
+        return response.json()["device_id"]
+
+    def send(self, app_id: str, path: str = "/push/send", **body):
+        return self.api.request("POST", path, self.api.token(app_id, scope="push:send"), json=body)
+
+    def status(self, app_id: str, notification_id: str) -> dict:
+        token = self.api.token(app_id, scope="push:send")
+        return self.api.request("GET", f"/push/notifications/{notification_id}", token).json()
+
+    def wait_final(self, app_id: str, notification_id: str, devices: int, timeout: float = 60):
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(app_id, notification_id)
+            deliveries = status.get("deliveries", [])
+            if len(deliveries) >= devices and all(d["status"] in FINAL for d in deliveries):
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not final in {timeout}s: {status}")
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def delivery_stack(tmp_path_factory) -> Iterator[Delivery]:
+    """A stack whose deliver function talks to provider stand-ins (FCM, Web Push, ntfy)."""
+    with FcmStandin() as fcm, WebPushStandin() as webpush, NtfyStandin() as ntfy:
+        account = fcm.new_service_account("demo-project")
+        env = {
+            "PUSHGATE_FCM_API_URL": fcm.url,
+            "PUSHGATE_GOOGLE_TOKEN_URL": fcm.token_uri,
+            "PUSHGATE_FCM_CREDENTIALS": json.dumps(account),
+            "PUSHGATE_RETRY_BASE_SECONDS": "1",
+            # Gateway clients: a failed signature may re-fetch the well-known after 1 s.
+            "PUSHGATE_WELLKNOWN_REFETCH_SECONDS": "1",
+        }
+        with LocalStack(env=env, log_dir=tmp_path_factory.mktemp("delivery-logs")) as stack:
+            api = Api(stack)
+            yield Delivery(api, fcm, webpush, ntfy)
+            api.http.close()

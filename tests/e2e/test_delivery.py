@@ -2,72 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from local.stack import LocalStack
-from tests.e2e.conftest import Api
-from tests.standins import FcmStandin, NtfyStandin, WebPushStandin, always, fail_first
+from tests.e2e.conftest import Delivery
+from tests.standins import always, fail_first
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("delivery")]
-FINAL = {"delivered", "failed", "invalid_token", "expired"}
-
-
-class Delivery:
-    def __init__(self, api: Api, fcm: FcmStandin, webpush: WebPushStandin, ntfy: NtfyStandin):
-        self.api, self.fcm, self.webpush, self.ntfy = api, fcm, webpush, ntfy
-
-    def fcm_token(self) -> str:
-        return "fcm-" + uuid.uuid4().hex + ":APA91b" + "t" * 100
-
-    def register(self, app_id: str, user: str, platform: str, token) -> str:
-        response = self.api.request(
-            "POST",
-            "/push/devices/register",
-            self.api.token(user, aud=[app_id]),
-            json={"app_id": app_id, "platform": platform, "push_token": token},
-        )
-        assert response.status_code in (200, 201), response.text
-        return response.json()["device_id"]
-
-    def send(self, app_id: str, path: str = "/push/send", **body):
-        return self.api.request("POST", path, self.api.token(app_id, scope="push:send"), json=body)
-
-    def status(self, app_id: str, notification_id: str) -> dict:
-        token = self.api.token(app_id, scope="push:send")
-        return self.api.request("GET", f"/push/notifications/{notification_id}", token).json()
-
-    def wait_final(self, app_id: str, notification_id: str, devices: int, timeout: float = 60):
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.status(app_id, notification_id)
-            deliveries = status.get("deliveries", [])
-            if len(deliveries) >= devices and all(d["status"] in FINAL for d in deliveries):
-                return status
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not final in {timeout}s: {status}")
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
-def delivery(tmp_path_factory) -> Iterator[Delivery]:
-    with FcmStandin() as fcm, WebPushStandin() as webpush, NtfyStandin() as ntfy:
-        account = fcm.new_service_account("demo-project")
-        env = {
-            "PUSHGATE_FCM_API_URL": fcm.url,
-            "PUSHGATE_GOOGLE_TOKEN_URL": fcm.token_uri,
-            "PUSHGATE_FCM_CREDENTIALS": json.dumps(account),
-            "PUSHGATE_RETRY_BASE_SECONDS": "1",
-        }
-        with LocalStack(env=env, log_dir=tmp_path_factory.mktemp("delivery-logs")) as stack:
-            api = Api(stack)
-            yield Delivery(api, fcm, webpush, ntfy)
-            api.http.close()
+def delivery(delivery_stack: Delivery) -> Delivery:
+    """The stack with provider stand-ins, shared with the other modules that need it (they
+    import this fixture, or use conftest's `delivery_stack`)."""
+    return delivery_stack
 
 
 def test_delivery_single_send_reaches_every_platform_once(delivery):
