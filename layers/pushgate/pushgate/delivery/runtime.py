@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import httpx
@@ -58,15 +58,25 @@ def runtime() -> Runtime:
     return current
 
 
-@cache
 def default_fcm_account() -> ServiceAccount | None:
-    """The deployment's FCM service account, or None when none is configured."""
+    """The deployment's FCM service account, or None when none is configured. The Secrets
+    Manager value is re-read every 5 minutes (Powertools' cache), so rotation needs no deploy."""
     settings = get_settings()
     if settings.fcm_credentials_secret_arn:
         from aws_lambda_powertools.utilities.parameters import get_secret
 
-        return ServiceAccount.parse(get_secret(settings.fcm_credentials_secret_arn, max_age=300))
-    source = settings.fcm_credentials.strip()
+        return _parsed(get_secret(settings.fcm_credentials_secret_arn, max_age=300))
+    return _local_fcm_account()
+
+
+@lru_cache(maxsize=4)
+def _parsed(secret: str) -> ServiceAccount:
+    return ServiceAccount.parse(secret)
+
+
+@cache
+def _local_fcm_account() -> ServiceAccount | None:
+    source = get_settings().fcm_credentials.strip()
     if not source:
         return None
     if not source.startswith("{"):
