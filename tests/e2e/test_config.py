@@ -316,3 +316,18 @@ def test_config_changes_write_an_audit_line_naming_fields_only(api):
     assert lines[-1]["actor_type"] == "admin"
     assert lines[-1]["actor"] == "ops"
     assert set(lines[-1]["fields"]) >= {"daily_quota", "enabled", "vapid_keypair", "webhook_secret"}
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+def test_config_refuses_non_json_content_types_with_415(api, content_type):
+    app_id = api.new_app(daily_quota=7)
+    response = api.request(
+        "PATCH",
+        f"/push/config/{app_id}",
+        api.admin,
+        content=b'{"daily_quota": 99}',
+        headers={"content-type": content_type},
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert api.config(app_id).json()["daily_quota"] == 7

@@ -7,6 +7,7 @@ unknown routes are JSON 404s; every response carries the API Gateway request id.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -124,13 +125,36 @@ def create_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Lam
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @tracer.capture_lambda_handler(capture_response=False)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
-        response = app.resolve(event, context)
+        if _has_non_json_body(event):
+            # Powertools would parse a form body; pushgate speaks JSON only.
+            response = _plain_error(
+                415, "unsupported_media_type", "send the body as application/json"
+            )
+        else:
+            response = app.resolve(event, context)
         request_id = (event.get("requestContext") or {}).get("requestId")
         if request_id:
             response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
         return response
 
     return lambda_handler
+
+
+def _has_non_json_body(event: dict[str, Any]) -> bool:
+    if not event.get("body"):
+        return False
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    return media_type != "application/json" and not media_type.endswith("+json")
+
+
+def _plain_error(status: int, code: str, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"error": {"code": code, "message": message}}),
+        "isBase64Encoded": False,
+    }
 
 
 def create_sqs_handler(
