@@ -337,8 +337,9 @@ class StandinServer(Generic[RecordT]):
         try:
             ssl_object = writer.get_extra_info("ssl_object")
             if ssl_object is not None:
-                initial = b""
                 http2 = ssl_object.selected_alpn_protocol() == "h2"
+                # HTTP/1.1 over TLS: the first bytes of the request (an empty read is EOF).
+                initial = b"" if http2 else await reader.read(READ_CHUNK)
             else:
                 initial = await _sniff_preface(reader)
                 http2 = self._http2 and initial.startswith(H2_PREFACE)
