@@ -7,6 +7,7 @@ must never contain a secret (token, key, JWT, endpoint or webhook secret).
     PushgateError
     ├── BadRequestError            400 bad_request (and specific codes such as unsafe_url)
     ├── UnauthorizedError          401 unauthorized / invalid_token
+    │   └── SignatureError         401 invalid_signature / missing_signature / expired / ...
     ├── ForbiddenError             403 forbidden / insufficient_scope
     │   └── PushDisabledError      403 push_disabled
     ├── NotFoundError              404 not_found
@@ -50,6 +51,16 @@ class UnauthorizedError(PushgateError):
     @property
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": 'Bearer realm="pushgate"'}
+
+
+class SignatureError(UnauthorizedError):
+    """A gateway client's signed request did not authenticate (signature, times, key)."""
+
+    default_code = "invalid_signature"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Signature realm="pushgate", headers="x-push-signature"'}
 
 
 class ForbiddenError(PushgateError):

@@ -57,6 +57,14 @@ class Settings(BaseModel):
         "closed", alias="PUSHGATE_INSTANCE_ENROLLMENT"
     )
     default_daily_quota: int = Field(10_000, ge=1, alias="PUSHGATE_DEFAULT_DAILY_QUOTA")
+    # Gateway clients' well-known documents: how long a fetched one is trusted, and the least
+    # time between two re-fetches that a failed signature may trigger.
+    wellknown_cache_seconds: int = Field(
+        3600, ge=0, le=86_400, alias="PUSHGATE_WELLKNOWN_CACHE_SECONDS"
+    )
+    wellknown_refetch_seconds: float = Field(
+        10.0, ge=0, le=3600, alias="PUSHGATE_WELLKNOWN_REFETCH_SECONDS"
+    )
     max_batch_size: int = Field(500, ge=1, le=500, alias="PUSH_MAX_BATCH_SIZE")
     allow_private_urls: bool = Field(False, alias="PUSHGATE_ALLOW_PRIVATE_URLS")
     local_mode: bool = Field(False, alias="PUSHGATE_LOCAL")  # set by the local stack only

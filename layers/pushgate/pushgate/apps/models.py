@@ -10,6 +10,21 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 
 APP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 MAX_DAILY_QUOTA = 100_000_000
+# Gateway instances act as the apps `takos:<tenant>`, managed through /push/instances: no
+# tenant app may be created under this prefix, so the two can never collide.
+INSTANCE_TENANT_PREFIX = "takos:"
+
+
+def is_instance_tenant(app_id: str) -> bool:
+    return app_id.startswith(INSTANCE_TENANT_PREFIX)
+
+
+def not_instance_tenant(app_id: str) -> str:
+    """Validator: refuses app ids reserved for gateway instances."""
+    if is_instance_tenant(app_id):
+        raise ValueError(f"app ids starting with {INSTANCE_TENANT_PREFIX} are reserved")
+    return app_id
+
 
 AppIdPath = Annotated[
     str,

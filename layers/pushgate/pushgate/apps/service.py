@@ -9,7 +9,12 @@ import os
 from pynamodb.exceptions import UpdateError
 
 from pushgate import clock
-from pushgate.apps.models import AppConfigPatchRequest, AppConfigResponse
+from pushgate.apps.models import (
+    INSTANCE_TENANT_PREFIX,
+    AppConfigPatchRequest,
+    AppConfigResponse,
+    is_instance_tenant,
+)
 from pushgate.audit import record_change
 from pushgate.auth import Principal
 from pushgate.crypto import VapidKey
@@ -52,9 +57,24 @@ def load_app(app_id: str) -> AppRecord:
 def update_app_config(
     app_id: str, request: AppConfigPatchRequest, principal: Principal
 ) -> AppConfigResponse:
+    """Apply a PATCH (see `apply_app_config`) and answer with the app's configuration.
+    Gateway instances' tenant apps are configured through their enrolment only."""
+    if is_instance_tenant(app_id):
+        raise BadRequestError(
+            f"app ids starting with {INSTANCE_TENANT_PREFIX} belong to gateway instances; "
+            "use /push/instances",
+            code="reserved_app_id",
+        )
+    return to_response(apply_app_config(app_id, request, principal))
+
+
+def apply_app_config(
+    app_id: str, request: AppConfigPatchRequest, principal: Principal | None
+) -> AppRecord:
     """Apply a PATCH, creating the app on first call and provisioning its VAPID keypair and
     webhook secret the first time it is enabled. Only the named fields are written, so the
-    counters other functions maintain on the same item are never overwritten."""
+    counters other functions maintain on the same item are never overwritten. `principal`
+    is None when pushgate itself configures an app (a gateway instance's tenant app)."""
     settings = get_settings()
     changed = set(request.model_fields_set)
     if request.webhook_url is not None:
@@ -105,7 +125,7 @@ def update_app_config(
             raise
         action = "app.create" if existing is None else "app.update"
         record_change(action, principal=principal, app_id=app_id, fields=changed | set(provisioned))
-        return to_response(record)
+        return record
     raise ConflictError("the app is being changed concurrently; try again")
 
 

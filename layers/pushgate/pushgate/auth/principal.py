@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pushgate.apps.models import is_instance_tenant
 from pushgate.errors import ForbiddenError
 
 SCOPE_ADMIN = "push:admin"
@@ -72,6 +73,8 @@ def require_app_access(principal: Principal, app_id: str, scope: str) -> None:
         raise ForbiddenError(f"the token lacks the {scope} scope", code="insufficient_scope")
     if principal.subject != app_id:
         raise ForbiddenError("a service token may only act on its own app")
+    if is_instance_tenant(app_id):
+        raise ForbiddenError("a gateway instance's app is reached through the takos protocol")
 
 
 def require_admin(principal: Principal) -> None:

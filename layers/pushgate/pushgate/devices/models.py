@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from pushgate.apps.models import APP_ID_PATTERN
+from pushgate.apps.models import APP_ID_PATTERN, not_instance_tenant
 from pushgate.devices.addresses import Platform
 
 DEVICE_ID_PATTERN = r"^dev_[a-z2-7]{32}$"
@@ -22,7 +22,7 @@ Cursor = Annotated[
 class RegisterDeviceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    app_id: str = Field(pattern=APP_ID_PATTERN)
+    app_id: Annotated[str, AfterValidator(not_instance_tenant)] = Field(pattern=APP_ID_PATTERN)
     platform: Platform
     push_token: str | dict[str, Any] = Field(
         description="FCM registration token; or for web a Web Push subscription "

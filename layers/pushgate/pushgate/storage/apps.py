@@ -1,6 +1,8 @@
-"""The Apps table: one item per tenant app (and, later, per enrolled gateway instance).
+"""The Apps table: one item per tenant app, and one per enrolled gateway instance.
 
-Access patterns: get/update by `app_id`; `device_count` is maintained with atomic ADDs by the
+Keys: `<app_id>` for apps (a gateway instance's tenant app is `takos:<tenant>`);
+`instance#<name>` for gateway-instance enrolments (app ids cannot contain `#`).
+Access patterns: get/update by key; `device_count` is maintained with atomic ADDs by the
 device registry, so nothing here may write the whole item back (updates name their fields).
 """
 
@@ -26,5 +28,36 @@ class AppRecord(Model):
     fcm_service_account_sealed = UnicodeAttribute(null=True)
     fcm_project_id = UnicodeAttribute(null=True)
     device_count = NumberAttribute(default=0)
+    # `takos:*` apps only: the gateway instance that claimed the tenant first and owns it.
+    owner_instance = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+INSTANCE_KEY_PREFIX = "instance#"
+
+
+def instance_key(name: str) -> str:
+    return f"{INSTANCE_KEY_PREFIX}{name}"
+
+
+class InstanceRecord(Model):
+    """A gateway instance's enrolment (admin PUT, or open enrolment on a first valid request).
+
+    `version` grows with every enrolment change; `bound_version` is the version last copied
+    to the tenant app (enabled, quota), so requests re-sync the app only after a change."""
+
+    Meta = table_meta("apps_table_name")
+
+    app_id = UnicodeAttribute(hash_key=True)  # instance#<name>
+    instance = UnicodeAttribute()
+    domain = UnicodeAttribute()
+    tenant = UnicodeAttribute(null=True)
+    enabled = BooleanAttribute(default=False)
+    daily_quota = NumberAttribute(null=True)
+    enrolled_by = UnicodeAttribute()  # admin | open
+    version = NumberAttribute(default=1)
+    tenant_app_id = UnicodeAttribute(null=True)
+    bound_version = NumberAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

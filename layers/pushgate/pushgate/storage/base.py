@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import ClassVar
 
 from pynamodb.connection import Connection
@@ -38,7 +39,15 @@ def table_meta(settings_field: str) -> type:
 def transaction() -> TransactWrite:
     """A DynamoDB transaction across pushgate's tables (all in one region)."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return TransactWrite(connection=Connection(region=region))
+    return TransactWrite(connection=_connection(region, os.environ.get("AWS_ENDPOINT_URL")))
+
+
+@cache
+def _connection(region: str | None, endpoint_url: str | None) -> Connection:
+    """One connection per container, as each model keeps its own: a new one builds a botocore
+    session and client (tens of ms of CPU) on every registration and every dead-token removal.
+    Keyed by the endpoint too, so an environment pointed elsewhere gets its own."""
+    return Connection(region=region)
 
 
 def is_condition_failure(error: PynamoDBException) -> bool:

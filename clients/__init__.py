@@ -1,0 +1,1 @@
+"""Clients for pushgate that run outside it (for operators of gateway instances)."""

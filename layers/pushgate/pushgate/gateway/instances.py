@@ -1,0 +1,219 @@
+"""Gateway-instance enrolment (admin PUT/GET/DELETE, or open enrolment on a first valid
+request) and the tenant app each instance acts as.
+
+An instance's devices and quota belong to the app `takos:<tenant>` (tenant = the well-known
+document's, else the enrolled one, else the instance name). That app is an ordinary
+`AppRecord` configured through `pushgate.apps.service`, so the send pipeline and the deliver
+function treat it like any other app. The first instance to use a tenant owns it: another
+instance naming the same tenant is refused, so no instance can reach another's users.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from pynamodb.exceptions import PynamoDBException
+
+from pushgate import clock
+from pushgate.apps.models import INSTANCE_TENANT_PREFIX, AppConfigPatchRequest
+from pushgate.apps.service import apply_app_config
+from pushgate.audit import record_change
+from pushgate.auth import Principal
+from pushgate.errors import ForbiddenError, NotFoundError
+from pushgate.gateway.models import InstancePutRequest, InstanceResponse
+from pushgate.gateway.wellknown import wellknown_url
+from pushgate.settings import get_settings
+from pushgate.storage.apps import AppRecord, InstanceRecord, instance_key
+from pushgate.storage.base import is_condition_failure
+from pushgate.storage.counters import daily_quota_key, read_count
+from pushgate.urls import UnsafeUrlError, check_outbound_url
+
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+# What open enrolment accepts as an instance name: a DNS host name, optional port.
+_DNS_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
+_HOST_AND_PORT = re.compile(r"^[a-z0-9.-]+(?::[0-9]{1,5})?$")
+
+
+def tenant_app_id(tenant: str) -> str:
+    return f"{INSTANCE_TENANT_PREFIX}{tenant}"
+
+
+def is_dns_name(name: str) -> bool:
+    host = name.rsplit(":", 1)[0] if ":" in name else name
+    return bool(_DNS_NAME.match(name)) and not host.replace(".", "").isdigit()
+
+
+def find_instance(name: str) -> InstanceRecord | None:
+    try:
+        return InstanceRecord.get(instance_key(name), consistent_read=True)
+    except InstanceRecord.DoesNotExist:
+        return None
+
+
+def normalize_domain(domain: str) -> str:
+    """`host[:port]`, or a full origin where private URLs are allowed; checked like a
+    webhook URL (resolved, no private addresses under production rules)."""
+    settings = get_settings()
+    value = domain.strip().lower().rstrip("/")
+    if "://" in value:
+        parts = urlsplit(value)
+        if parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+            raise UnsafeUrlError("domain must be a host name or an origin without a path")
+        if not settings.allow_private_urls:
+            raise UnsafeUrlError("domain must be a host name (the document is fetched over https)")
+    elif not _HOST_AND_PORT.match(value):
+        raise UnsafeUrlError("domain must be a host name with an optional port")
+    check_outbound_url(
+        wellknown_url(value), allow_private=settings.allow_private_urls, field="domain"
+    )
+    return value
+
+
+def put_instance(
+    name: str, request: InstancePutRequest, principal: Principal
+) -> tuple[InstanceResponse, bool]:
+    """Enrol an instance or replace its enrolment. Returns the enrolment and whether it is
+    new. A change reaches the tenant app at once when the instance already has one."""
+    domain = normalize_domain(request.domain)
+    existing = find_instance(name)
+    now = clock.rfc3339()
+    record = InstanceRecord(instance_key(name))
+    record.update(
+        actions=[
+            InstanceRecord.instance.set(name),
+            InstanceRecord.domain.set(domain),
+            InstanceRecord.tenant.set(request.tenant)
+            if request.tenant is not None
+            else InstanceRecord.tenant.remove(),
+            InstanceRecord.enabled.set(request.enabled),
+            InstanceRecord.daily_quota.set(request.daily_quota)
+            if request.daily_quota is not None
+            else InstanceRecord.daily_quota.remove(),
+            InstanceRecord.enrolled_by.set("admin"),
+            InstanceRecord.version.add(1),
+            InstanceRecord.created_at.set(InstanceRecord.created_at | now),
+            InstanceRecord.updated_at.set(now),
+        ]
+    )
+    if record.tenant_app_id:
+        _sync_tenant_app(record, record.tenant_app_id)
+    action = "instance.update" if existing else "instance.enrol"
+    record_change(
+        action, principal=principal, app_id=record.app_id, fields=request.model_fields_set
+    )
+    return to_response(record), existing is None
+
+
+def get_instance(name: str) -> InstanceResponse:
+    record = find_instance(name)
+    if record is None:
+        raise NotFoundError(f"instance {name} is not enrolled")
+    return to_response(record)
+
+
+def delete_instance(name: str, principal: Principal) -> None:
+    """Remove the enrolment and disable its tenant app. The app keeps its devices and its
+    owner, so the instance gets them back if it is enrolled again and no other can claim
+    them. (In open mode an instance re-enrols itself: disable it with PUT instead.)"""
+    record = find_instance(name)
+    if record is None:
+        raise NotFoundError(f"instance {name} is not enrolled")
+    record.delete()
+    if record.tenant_app_id:
+        apply_app_config(record.tenant_app_id, AppConfigPatchRequest(enabled=False), None)
+    record_change("instance.delete", principal=principal, app_id=record.app_id)
+
+
+def enrol_on_first_request(name: str) -> InstanceRecord:
+    """Open enrolment: the instance at `name` signed a valid request; enrol it as if an admin
+    had PUT `{domain: name, enabled: true}`."""
+    now = clock.rfc3339()
+    record = InstanceRecord(instance_key(name))
+    try:
+        record.update(
+            actions=[
+                InstanceRecord.instance.set(name),
+                InstanceRecord.domain.set(name),
+                InstanceRecord.enabled.set(True),
+                InstanceRecord.enrolled_by.set("open"),
+                InstanceRecord.version.set(1),
+                InstanceRecord.created_at.set(now),
+                InstanceRecord.updated_at.set(now),
+            ],
+            condition=InstanceRecord.app_id.does_not_exist(),
+        )
+    except PynamoDBException as exc:
+        if not is_condition_failure(exc):
+            raise
+        enrolled = find_instance(name)  # a concurrent first request enrolled it
+        if enrolled is None:
+            raise
+        return enrolled
+    record_change("instance.enrol", principal=None, app_id=record.app_id, fields=["domain"])
+    return record
+
+
+def bind_tenant(record: InstanceRecord, wellknown_tenant: str | None) -> str:
+    """The instance's tenant app id, claimed and configured (enabled, quota, VAPID key) when
+    the tenant or the enrolment changed since the last request."""
+    tenant = wellknown_tenant or record.tenant or record.instance
+    app_id = tenant_app_id(tenant)
+    if record.tenant_app_id == app_id and record.bound_version == record.version:
+        return app_id
+    try:
+        AppRecord(app_id).update(
+            actions=[AppRecord.owner_instance.set(record.instance)],
+            condition=AppRecord.app_id.does_not_exist()
+            | (AppRecord.owner_instance == record.instance),
+        )
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            raise ForbiddenError(
+                f"tenant {tenant} belongs to another instance", code="tenant_taken"
+            ) from None
+        raise
+    _sync_tenant_app(record, app_id)
+    return app_id
+
+
+def _sync_tenant_app(record: InstanceRecord, app_id: str) -> None:
+    quota = int(record.daily_quota or get_settings().default_daily_quota)
+    apply_app_config(
+        app_id, AppConfigPatchRequest(enabled=bool(record.enabled), daily_quota=quota), None
+    )
+    try:
+        InstanceRecord(record.app_id).update(
+            actions=[
+                InstanceRecord.tenant_app_id.set(app_id),
+                InstanceRecord.bound_version.set(record.version),
+            ],
+            condition=InstanceRecord.version == record.version,
+        )
+    except PynamoDBException as exc:
+        if not is_condition_failure(exc):
+            raise  # else the enrolment changed meanwhile: the next request syncs again
+
+
+def to_response(record: InstanceRecord) -> InstanceResponse:
+    device_count = notifications_today = 0
+    if record.tenant_app_id:
+        try:
+            app = AppRecord.get(record.tenant_app_id, attributes_to_get=["device_count"])
+            device_count = max(0, int(app.device_count or 0))
+        except AppRecord.DoesNotExist:
+            pass
+        notifications_today = read_count(daily_quota_key(record.tenant_app_id, clock.utc_day()))
+    return InstanceResponse(
+        instance=record.instance,
+        domain=record.domain,
+        tenant=record.tenant,
+        enabled=bool(record.enabled),
+        daily_quota=int(record.daily_quota or get_settings().default_daily_quota),
+        enrolled_by="open" if record.enrolled_by == "open" else "admin",
+        tenant_app_id=record.tenant_app_id,
+        device_count=device_count,
+        notifications_today=notifications_today,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )

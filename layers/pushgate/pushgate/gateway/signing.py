@@ -1,0 +1,149 @@
+"""Checks on a gateway client's signed request that need no storage: strict JSON, timestamps,
+the validity window, nonce expiry and the ES256 signature itself. Pure functions."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from pushgate.crypto import InvalidKeyError, verify_payload, verify_signature
+from pushgate.errors import BadRequestError, SignatureError
+
+# A client's clock may run this far ahead of ours.
+MAX_CLOCK_SKEW_SECONDS = 60
+# The longest a signed request may be valid (expiresAt - issuedAt).
+MAX_LIFETIME_SECONDS = 600
+# Epoch numbers at or above this are milliseconds (1e11 seconds is the year 5138).
+_MILLISECONDS_FROM = 100_000_000_000
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+
+
+class MalformedPayloadError(BadRequestError):
+    default_code = "invalid_request"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidityWindow:
+    issued_at: float
+    expires_at: float
+
+    @property
+    def nonce_expires_at(self) -> int:
+        """When the nonce may be forgotten: the request is refused as expired by then."""
+        return math.ceil(self.expires_at) + MAX_CLOCK_SKEW_SECONDS
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, strictly: UTF-8, no duplicate keys (a verifier and the
+    signer must not read two different payloads from one body), no NaN or Infinity."""
+    try:
+        value = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constant,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        message = str(exc) if isinstance(exc, _StrictJsonError) else "body is not valid JSON"
+        raise MalformedPayloadError(message) from None
+    if not isinstance(value, dict):
+        raise MalformedPayloadError("body must be a JSON object")
+    return value
+
+
+class _StrictJsonError(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _StrictJsonError("body has a duplicate key")
+        result[key] = value
+    return result
+
+
+def _no_constant(_: str) -> None:
+    raise _StrictJsonError("body must not contain NaN or Infinity")
+
+
+def parse_timestamp(value: object, field: str) -> float:
+    """Epoch seconds from an RFC 3339 string (offset required) or an epoch number in seconds
+    or milliseconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadRequestError(f"{field} must be a timestamp", code="invalid_timestamp")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise BadRequestError(f"{field} is not a valid epoch time", code="invalid_timestamp")
+        return value / 1000 if value >= _MILLISECONDS_FROM else float(value)
+    match = _RFC3339.match(value)
+    if match is None:
+        raise BadRequestError(
+            f"{field} must be RFC 3339 (e.g. 2026-01-02T03:04:05Z) or epoch seconds/milliseconds",
+            code="invalid_timestamp",
+        )
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    try:
+        offset = (
+            timedelta(0)
+            if zulu
+            else (1 if sign == "+" else -1) * timedelta(hours=int(off_h), minutes=int(off_m))
+        )
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            min(int(second), 59),  # RFC 3339 leap second 60: count it as :59
+            tzinfo=timezone(offset),
+        )
+    except ValueError:
+        raise BadRequestError(f"{field} is not a valid date", code="invalid_timestamp") from None
+    return moment.astimezone(UTC).timestamp() + (float(f"0.{fraction}") if fraction else 0.0)
+
+
+def check_validity(issued_at: object, expires_at: object, *, now: float) -> ValidityWindow:
+    """The request's validity window, refused (401) when it is not valid at `now`."""
+    window = ValidityWindow(
+        parse_timestamp(issued_at, "issuedAt"), parse_timestamp(expires_at, "expiresAt")
+    )
+    if window.issued_at > now + MAX_CLOCK_SKEW_SECONDS:
+        raise SignatureError("issuedAt is in the future", code="not_yet_valid")
+    if window.expires_at <= now:
+        raise SignatureError("the request has expired", code="expired")
+    if window.expires_at <= window.issued_at:
+        raise SignatureError("expiresAt must be after issuedAt", code="invalid_lifetime")
+    if window.expires_at - window.issued_at > MAX_LIFETIME_SECONDS:
+        raise SignatureError(
+            f"a signed request may be valid for at most {MAX_LIFETIME_SECONDS} seconds",
+            code="lifetime_too_long",
+        )
+    return window
+
+
+def signature_verifies(
+    public_key_pem: str, signature: str, payload: Mapping[str, Any], raw_body: bytes
+) -> bool:
+    """The canonical JSON of the payload is what clients sign; a signature over the exact
+    raw body is accepted too (clients that sign what they send)."""
+    try:
+        return verify_payload(public_key_pem, signature, payload) or verify_signature(
+            public_key_pem, signature, raw_body
+        )
+    except InvalidKeyError:
+        return False
+
+
+def require_signature(signature: str | None) -> str:
+    if signature is None or not signature.strip():
+        raise SignatureError("the X-Push-Signature header is required", code="missing_signature")
+    return signature.strip()
