@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -105,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    # `kill -USR1 <pid>` prints every thread's stack: how to see where a stuck stack waits.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     from local.stack import LocalStack
 
@@ -124,7 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         print(_banner(stack.api_url, stack.aws_url, stack.log_dir, args.verbose), flush=True)
-        stop.wait()
+        # A timed wait: the kernel may hand SIGINT to any thread, and then only a main thread
+        # that wakes up on its own gets to run the handler.
+        while not stop.wait(0.25):
+            pass
         print("stopping...", flush=True)
     finally:
         stack.stop()

@@ -119,7 +119,11 @@ def main() -> int:
     while True:
         request = _read_frame(requests)
         if request is None:
-            return 0
+            # The stack is stopping: leave at once, like a Lambda environment being reclaimed
+            # (no waiting for threads a handler's libraries left running).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         request_id = request["request_id"]
         started = time.monotonic()
         print(f"START RequestId: {request_id} Version: $LATEST", flush=True)

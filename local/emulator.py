@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -27,7 +28,10 @@ logger = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
-_POLL_INTERVAL = 0.05
+# A waiting receive re-checks at least this often (for messages whose visibility timeout
+# ended) and at most this often (so an empty queue never keeps the lock busy).
+_WAKE_INTERVAL = 0.25
+_MIN_INTERVAL = 0.05
 
 
 class SerializedApp:
@@ -36,7 +40,7 @@ class SerializedApp:
     moto's backends are not thread-safe (a DynamoDB conditional update is a read-modify-write
     in Python), and the functions' atomic counters must stay atomic under concurrent load.
     SQS long polls would hold the lock for seconds, so a `ReceiveMessage` with a wait is
-    replayed as short polls under the lock, sleeping outside it."""
+    replayed as short polls under the lock, waiting outside it for the queue to get a message."""
 
     def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
         self._app = app
@@ -48,13 +52,13 @@ class SerializedApp:
         if receive is None:
             status, headers, payload = self._call(environ, body)
         else:
-            wait_seconds, short_poll_body = receive
-            deadline = time.monotonic() + wait_seconds
+            deadline = time.monotonic() + receive.wait_seconds
             while True:
-                status, headers, payload = self._call(environ, short_poll_body)
-                if time.monotonic() >= deadline or not _empty_receive(status, payload):
+                status, headers, payload = self._call(environ, receive.body)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not _empty_receive(status, payload):
                     break
-                time.sleep(_POLL_INTERVAL)
+                receive.wait(min(remaining, _WAKE_INTERVAL))
         start_response(status, headers)
         return [payload]
 
@@ -90,8 +94,28 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return b""
 
 
-def _sqs_receive(environ: dict[str, Any], body: bytes) -> tuple[float, bytes] | None:
-    """For an SQS ReceiveMessage that may wait: (seconds to wait, the body with no wait)."""
+@dataclass(frozen=True)
+class _Receive:
+    """An SQS ReceiveMessage that may wait: replayed with `body` (no wait) until a message
+    comes or `wait_seconds` pass."""
+
+    wait_seconds: float
+    body: bytes
+    queue: Any  # moto's Queue, when it can be found
+
+    def wait(self, timeout: float) -> None:
+        """Sleeps until a message is sent to the queue or `timeout` passes. Messages that
+        become visible again (visibility timeout, delay) send no signal, hence the cap."""
+        started = time.monotonic()
+        if self.queue is not None:
+            self.queue.wait_for_messages(timeout)
+        # Never spin: visible messages the receive could not take (a busy FIFO group) make
+        # wait_for_messages return at once.
+        time.sleep(max(0.0, min(timeout, _MIN_INTERVAL) - (time.monotonic() - started)))
+
+
+def _sqs_receive(environ: dict[str, Any], body: bytes) -> _Receive | None:
+    """Describes an SQS ReceiveMessage that may wait (JSON or query protocol)."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target == "AmazonSQS.ReceiveMessage":
         try:
@@ -109,28 +133,28 @@ def _sqs_receive(environ: dict[str, Any], body: bytes) -> tuple[float, bytes] | 
         new_body = urlencode([*pairs, ("WaitTimeSeconds", "0")]).encode()
     else:
         return None
+    queue = _moto_queue(environ, str(params.get("QueueUrl", "")))
     if wait is None:
-        wait = _queue_default_wait(environ, str(params.get("QueueUrl", "")))
+        wait = getattr(queue, "receive_message_wait_time_seconds", 0)
     try:
         seconds = max(0.0, min(float(wait), 20.0))
     except (TypeError, ValueError):
         return None
-    return (seconds, new_body) if seconds > 0 else None
+    return _Receive(seconds, new_body, queue) if seconds > 0 else None
 
 
-def _queue_default_wait(environ: dict[str, Any], queue_url: str) -> int:
-    """The queue's ReceiveMessageWaitTimeSeconds, for requests that do not say how long."""
+def _moto_queue(environ: dict[str, Any], queue_url: str) -> Any:
+    """moto's queue object for a queue URL, or None (moto then answers with its own error)."""
     from moto.sqs.models import sqs_backends
 
     match = _CREDENTIAL_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
     parts = queue_url.rstrip("/").split("/")
     if not match or len(parts) < 2:
-        return 0
+        return None
     try:
-        queue = sqs_backends[parts[-2]][match.group(1)].get_queue(parts[-1])
-        return int(queue.receive_message_wait_time_seconds)
-    except Exception:  # an unknown queue: let moto answer the request with its own error
-        return 0
+        return sqs_backends[parts[-2]][match.group(1)].get_queue(parts[-1])
+    except Exception:
+        return None
 
 
 def _empty_receive(status: str, payload: bytes) -> bool:

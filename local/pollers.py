@@ -121,6 +121,10 @@ class SqsPoller:
             thread.start()
             self._threads.append(thread)
 
+    def request_stop(self) -> None:
+        """Asks the threads to finish their current batch and stop polling."""
+        self._stopping.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         deadline = time.monotonic() + timeout

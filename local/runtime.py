@@ -151,13 +151,18 @@ class Worker:
             self._process.kill()
         self._reap()
 
+    def end_input(self) -> None:
+        """Closes the worker's input: an idle worker exits as soon as it reads the end."""
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+
     def close(self, timeout: float = 2.0) -> None:
         """Lets the worker exit on end of input; kills it if it does not."""
+        self.end_input()
         try:
-            if self._process.stdin is not None:
-                self._process.stdin.close()
             self._process.wait(timeout)
-        except (OSError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             self._process.kill()
         self._reap()
 
@@ -282,6 +287,8 @@ class FunctionPool:
             self._changed.notify_all()
         for worker in busy:
             worker.kill()
+        for worker in idle:  # all at once, then wait: stopping stays quick with many workers
+            worker.end_input()
         for worker in idle:
             worker.close()
         if self._log is not None:

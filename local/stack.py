@@ -230,6 +230,8 @@ class LocalStack:
         """Stops pollers, the API, every worker and the emulator. Safe to call twice."""
         pollers, self._pollers = self._pollers, []
         for poller in pollers:
+            poller.request_stop()
+        for poller in pollers:
             poller.stop()
         if self._http is not None:
             # shutdown() waits for serve_forever(), so only when that loop is running.

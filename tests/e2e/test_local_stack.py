@@ -568,7 +568,13 @@ def test_cli_stops_cleanly_on_sigint(tmp_path: Path) -> None:
         api_url = next(line.split()[1] for line in banner if line.strip().startswith("API"))
         worker_pid = httpx.get(f"{api_url}/items/1", timeout=30).json()["pid"]
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # the CLI dumps its threads' stacks
+            time.sleep(1)
+            process.kill()
+            pytest.fail("still running 30 s after SIGINT:\n" + process.communicate()[1])
     finally:
         if process.poll() is None:
             process.kill()
