@@ -366,7 +366,10 @@ class FinalOutcome:
 def _emit_receipts(job: DeliveryJob, app: AppKeys | None, receipts: list[FinalOutcome]) -> None:
     """Queue one receipt per final outcome, for apps with an active webhook (apps without
     one, such as gateway instances, have their outcomes on the notification only)."""
-    if not receipts or app is None or not app.wants_receipts:
+    if not receipts:
+        return
+    if app is None or not app.wants_receipts:
+        metrics.add_metric(name="ReceiptsDropped", unit="Count", value=len(receipts))
         return
     timestamp = clock.rfc3339()
     messages = [
