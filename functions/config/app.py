@@ -1,9 +1,11 @@
-"""Config function: per-app push configuration and the public VAPID key."""
+"""Config function: per-app push configuration, the public VAPID key, and the enrolment of
+gateway instances (takos protocol)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
@@ -15,9 +17,17 @@ from pushgate.apps.models import (
     AppIdPath,
     VapidPublicKeyResponse,
 )
-from pushgate.auth import SCOPE_CONFIG, Principal, current_principal, require_app_access
+from pushgate.auth import (
+    SCOPE_CONFIG,
+    Principal,
+    current_principal,
+    require_admin,
+    require_app_access,
+)
 from pushgate.devices import service as devices
 from pushgate.devices.models import AppDevicesResponse, Cursor, PageLimit
+from pushgate.gateway import instances
+from pushgate.gateway.models import InstancePath, InstancePutRequest, InstanceResponse
 
 app = create_resolver()
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -71,6 +81,61 @@ def list_app_devices(
 ) -> AppDevicesResponse:
     require_app_access(principal, app_id, SCOPE_CONFIG)
     return devices.list_app_devices(app_id, limit=limit, cursor=cursor)
+
+
+@app.put(
+    "/push/instances/<instance>",
+    summary="Enrol a gateway instance, or replace its enrolment (admin)",
+    description="The instance then registers tokens and posts events with requests signed "
+    "by the keys it publishes at `https://{domain}/.well-known/takos-push.json`.",
+    security=BEARER,
+    responses={
+        200: {
+            "description": "The enrolment was replaced",
+            "content": {"application/json": {"model": InstanceResponse}},
+        },
+        201: {
+            "description": "The instance is enrolled",
+            "content": {"application/json": {"model": InstanceResponse}},
+        },
+        **error_responses(401, 403),
+    },
+)
+def put_instance(
+    instance: InstancePath,
+    body: Annotated[InstancePutRequest, Body()],
+    principal: CurrentPrincipal,
+) -> Response[InstanceResponse]:
+    require_admin(principal)
+    enrolment, created = instances.put_instance(instance, body, principal)
+    return Response(
+        status_code=201 if created else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=enrolment,
+    )
+
+
+@app.get(
+    "/push/instances/<instance>",
+    summary="A gateway instance's enrolment, tenant app and usage (admin)",
+    security=BEARER,
+    responses=error_responses(401, 403, 404),
+)
+def get_instance(instance: InstancePath, principal: CurrentPrincipal) -> InstanceResponse:
+    require_admin(principal)
+    return instances.get_instance(instance)
+
+
+@app.delete(
+    "/push/instances/<instance>",
+    summary="Remove a gateway instance's enrolment and disable its tenant app (admin)",
+    security=BEARER,
+    responses={204: {"description": "Removed"}, **error_responses(401, 403, 404)},
+)
+def delete_instance(instance: InstancePath, principal: CurrentPrincipal) -> Response[None]:
+    require_admin(principal)
+    instances.delete_instance(instance, principal)
+    return Response(status_code=204)
 
 
 lambda_handler = create_handler(app)

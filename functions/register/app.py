@@ -1,4 +1,5 @@
-"""Register function: end users register devices and list their own."""
+"""Register function: end users register devices and list their own; gateway clients (takos
+protocol) register and deregister their users' tokens with signed requests."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ from pushgate.devices.models import (
     AccountDevicesResponse,
     RegisterDeviceRequest,
     RegisterDeviceResponse,
+)
+from pushgate.gateway import service as gateway
+from pushgate.gateway.models import (
+    GatewayRegistration,
+    GatewayRegistrationRequest,
+    GatewayRegistrationResponse,
+    SignatureHeader,
 )
 
 app = create_resolver()
@@ -58,6 +66,45 @@ def register_device(
 )
 def list_account_devices(principal: CurrentPrincipal) -> AccountDevicesResponse:
     return service.list_account_devices(principal)
+
+
+@app.post(
+    "/push/register",
+    summary="A gateway client registers or deregisters a user's token (signed request)",
+    description="The body is signed with the instance's `registrationPublicKey` from "
+    "`https://{domain}/.well-known/takos-push.json`; valid for at most 10 minutes; each "
+    "nonce once. The token is stored under the instance's tenant and `userId`.",
+    responses={
+        200: {
+            "description": "Registered again, or deregistered",
+            "content": {"application/json": {"model": GatewayRegistrationResponse}},
+        },
+        201: {
+            "description": "A new device",
+            "content": {"application/json": {"model": GatewayRegistrationResponse}},
+        },
+        **error_responses(401, 403, 404, 409),
+    },
+)
+def register_from_gateway(
+    # Validated here for the 400s and the OpenAPI document; the service verifies the raw
+    # body, byte for byte, the way it was signed.
+    body: Annotated[GatewayRegistrationRequest, Body()],
+    signature: SignatureHeader = None,
+) -> Response[GatewayRegistrationResponse]:
+    raw = (app.current_event.decoded_body or "").encode()
+    result = gateway.register(gateway.SignedRequest(raw, signature))
+    registration = GatewayRegistration(
+        device_id=result.device_id,
+        tenant=result.tenant,
+        user_id=result.user_id,
+        action=result.action,
+    )
+    return Response(
+        status_code=201 if result.created else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=GatewayRegistrationResponse(registration=registration),
+    )
 
 
 lambda_handler = create_handler(app)

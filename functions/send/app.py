@@ -1,4 +1,5 @@
-"""Send function: tenants send single, bulk and batch notifications and read their status."""
+"""Send function: tenants send single, bulk and batch notifications and read their status;
+gateway clients (takos protocol) post signed notification events."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pushgate.api import BEARER, create_handler, create_resolver, error_response
 from pushgate.apps.models import APP_ID_PATTERN
 from pushgate.auth import SCOPE_SEND, Principal, current_principal, require_app_access
 from pushgate.errors import BadRequestError
+from pushgate.gateway import service as gateway
+from pushgate.gateway.models import GatewayEventRequest, SignatureHeader
 from pushgate.notifications import service
 from pushgate.notifications.idempotency import run_once
 from pushgate.notifications.models import (
@@ -162,6 +165,36 @@ def get_notification(
     notification_id: NotificationIdPath, principal: CurrentPrincipal
 ) -> NotificationStatusResponse:
     return service.notification_status(principal, notification_id)
+
+
+@app.post(
+    "/push/webhook",
+    summary="A gateway client posts a notification event for one of its users (signed)",
+    description="Signed with the well-known `webhook.publicKey` (else `registrationPublicKey`); "
+    "valid for at most 10 minutes; each nonce once. Sent like /push/send under the "
+    "instance's quota; `POST /internal/push/events` is an alias.",
+    responses={
+        202: {"description": "Accepted", "content": {"application/json": {"model": SendResponse}}},
+        **error_responses(401, 403, 404, 409, 413, 429),
+    },
+)
+@app.post(
+    "/internal/push/events",
+    summary="Alias of POST /push/webhook",
+    responses={
+        202: {"description": "Accepted", "content": {"application/json": {"model": SendResponse}}},
+        **error_responses(401, 403, 404, 409, 413, 429),
+    },
+)
+def post_gateway_event(
+    # Validated here for the 400s and the OpenAPI document; the service verifies the raw
+    # body, byte for byte, the way it was signed.
+    body: Annotated[GatewayEventRequest, Body()],
+    signature: SignatureHeader = None,
+) -> Response[SendResponse]:
+    raw = (app.current_event.decoded_body or "").encode()
+    notification_id = gateway.post_event(gateway.SignedRequest(raw, signature))
+    return _accepted(SendResponse(notification_id=notification_id))
 
 
 lambda_handler = create_handler(app)
