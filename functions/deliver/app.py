@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pushgate.api import create_sqs_handler
+from pushgate.delivery.faults import crash_injecting
 from pushgate.delivery.handler import handle_record
 
-lambda_handler = create_sqs_handler(handle_record)
+# crash_injecting is a local-stack test hook (PUSHGATE_FAULT_CRASH_RATE); a pass-through in AWS.
+lambda_handler = crash_injecting(create_sqs_handler(handle_record))

@@ -18,6 +18,7 @@ from typing import Any
 
 from pushgate import clock
 from pushgate.crypto import VapidKey
+from pushgate.delivery import faults
 from pushgate.delivery.runtime import Runtime, default_fcm_account, runtime
 from pushgate.devices.addresses import FcmAddress, NtfyAddress, PushAddress, WebPushAddress
 from pushgate.devices.service import open_address, remove_device, user_devices
@@ -272,6 +273,7 @@ async def _refusal(
 
 
 async def _send(rt: Runtime, job: DeliveryJob, app: AppKeys, address: PushAddress) -> Outcome:
+    faults.before_send()  # a no-op outside the local stack's fault-injection runs
     message = job.message
     remaining_ttl = max(0, int(job.expires_at - clock.epoch()))
     if isinstance(address, FcmAddress):
