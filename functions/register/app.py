@@ -17,7 +17,6 @@ from pushgate.devices.models import (
     RegisterDeviceRequest,
     RegisterDeviceResponse,
 )
-from pushgate.gateway import service as gateway
 from pushgate.gateway.models import (
     GatewayRegistration,
     GatewayRegistrationRequest,
@@ -92,6 +91,8 @@ def register_from_gateway(
     body: Annotated[GatewayRegistrationRequest, Body()],
     signature: SignatureHeader = None,
 ) -> Response[GatewayRegistrationResponse]:
+    from pushgate.gateway import service as gateway  # only gateway requests pay for it
+
     raw = (app.current_event.decoded_body or "").encode()
     result = gateway.register(gateway.SignedRequest(raw, signature))
     registration = GatewayRegistration(

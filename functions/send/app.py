@@ -15,7 +15,6 @@ from pushgate.api import BEARER, create_handler, create_resolver, error_response
 from pushgate.apps.models import APP_ID_PATTERN
 from pushgate.auth import SCOPE_SEND, Principal, current_principal, require_app_access
 from pushgate.errors import BadRequestError
-from pushgate.gateway import service as gateway
 from pushgate.gateway.models import GatewayEventRequest, SignatureHeader
 from pushgate.notifications import service
 from pushgate.notifications.idempotency import run_once
@@ -192,6 +191,8 @@ def post_gateway_event(
     body: Annotated[GatewayEventRequest, Body()],
     signature: SignatureHeader = None,
 ) -> Response[SendResponse]:
+    from pushgate.gateway import service as gateway  # only gateway requests pay for it
+
     raw = (app.current_event.decoded_body or "").encode()
     notification_id = gateway.post_event(gateway.SignedRequest(raw, signature))
     return _accepted(SendResponse(notification_id=notification_id))
