@@ -171,6 +171,9 @@ def _empty_receive(status: str, payload: bytes) -> bool:
 class _QuietRequestHandler(MotoRequestHandler):
     """Request lines go to the `local.emulator` logger at debug level, not to stderr."""
 
+    # werkzeug writes the head and the body separately; don't let Nagle hold the body back.
+    disable_nagle_algorithm = True
+
     def log(self, type: str, message: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), message % args)
 

@@ -8,6 +8,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -33,6 +34,12 @@ Invoke = Callable[[str, Any], Any]
 
 # A body this far over the limit is not drained before answering 413: the connection closes.
 _DRAIN_LIMIT = 4 * MAX_PAYLOAD_BYTES
+# Error codes for what http.server refuses before a request is complete.
+_REFUSALS = {
+    HTTPStatus.REQUEST_URI_TOO_LONG: "uri_too_long",
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: "headers_too_large",
+    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: "http_version_not_supported",
+}
 
 
 class PayloadTooLargeError(Exception):
@@ -119,6 +126,9 @@ class LocalApi:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes; with Nagle on, keep-alive clients wait for
+    # a delayed ACK (~40 ms) on every response.
+    disable_nagle_algorithm = True
     server: LocalHttpServer
 
     def version_string(self) -> str:
@@ -228,6 +238,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a header line over 64 KB, over 100 headers, a malformed
+        request line, a method no route can have) in the one error shape, like the rest of
+        the API; a method without a handler is API Gateway's 404, not http.server's 501."""
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            response = error_response(404, "not_found", f"no route for {self.command} {self.path}")
+        else:
+            text = explain or message or HTTPStatus(code).phrase
+            response = error_response(code, _REFUSALS.get(code, "bad_request"), text)
+        self.close_connection = True
+        self._write(response, new_request_id())
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)

@@ -240,6 +240,16 @@ def test_api_labels_every_response_with_an_apigw_request_id(http: httpx.Client) 
     assert missing.headers["apigw-requestid"]
 
 
+def test_api_answers_keep_alive_requests_without_delayed_ack_stalls(http: httpx.Client) -> None:
+    # With Nagle's algorithm on, each response's body waited for a delayed ACK (~40 ms).
+    durations = []
+    for _ in range(11):
+        started = time.monotonic()
+        http.get("/_local/health")
+        durations.append(time.monotonic() - started)
+    assert sorted(durations)[5] < 0.03
+
+
 # ------------------------------------------------------------------ the v2.0 event and response
 
 
