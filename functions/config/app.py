@@ -16,6 +16,7 @@ from pushgate.apps.models import (
     AppConfigResponse,
     AppIdPath,
     VapidPublicKeyResponse,
+    WebhookSecretRotationResponse,
 )
 from pushgate.auth import (
     SCOPE_CONFIG,
@@ -59,6 +60,19 @@ def patch_config(
 def get_config(app_id: AppIdPath, principal: CurrentPrincipal) -> AppConfigResponse:
     require_app_access(principal, app_id, SCOPE_CONFIG)
     return service.get_app_config(app_id)
+
+
+@app.post(
+    "/push/config/<app_id>/webhook-secret/rotate",
+    summary="Rotate the webhook secret (the old one keeps signing, alongside, for 24 h)",
+    security=BEARER,
+    responses=error_responses(401, 403, 404, 409),
+)
+def rotate_webhook_secret(
+    app_id: AppIdPath, principal: CurrentPrincipal
+) -> WebhookSecretRotationResponse:
+    require_app_access(principal, app_id, SCOPE_CONFIG)
+    return service.rotate_webhook_secret(app_id, principal)
 
 
 @app.get(

@@ -46,6 +46,7 @@ class Settings(BaseModel):
     idempotency_table_name: str = Field("", alias="IDEMPOTENCY_TABLE_NAME")
     delivery_queue_url: str = Field("", alias="DELIVERY_QUEUE_URL")
     receipt_queue_url: str = Field("", alias="RECEIPT_QUEUE_URL")
+    receipt_dlq_url: str = Field("", alias="RECEIPT_DLQ_URL")
     field_encryption_key_id: str = Field("", alias="FIELD_ENCRYPTION_KEY_ID")
     token_hash_key_id: str = Field("", alias="TOKEN_HASH_KEY_ID")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -75,6 +75,10 @@ class AppConfigResponse(BaseModel):
     enabled: bool
     webhook_url: str | None
     webhook_secret: str | None = Field(description="`whsec_` secret that signs receipts")
+    webhook_status: Literal["none", "active", "disabled"] = Field(
+        description="`disabled` after the receiver answered 410 Gone, until a URL is set again"
+    )
+    webhook_disabled_reason: str | None
     daily_quota: int
     device_count: int
     notifications_today: int
@@ -91,3 +95,10 @@ class AppConfigResponse(BaseModel):
 
 class VapidPublicKeyResponse(BaseModel):
     publicKey: str = Field(description="base64url of the 65-byte uncompressed P-256 point")
+
+
+class WebhookSecretRotationResponse(BaseModel):
+    webhook_secret: str = Field(description="The new `whsec_` secret")
+    previous_secret_valid_until: str | None = Field(
+        description="Until then receipts also carry a signature with the previous secret"
+    )

@@ -13,6 +13,7 @@ from pushgate.apps.models import (
     INSTANCE_TENANT_PREFIX,
     AppConfigPatchRequest,
     AppConfigResponse,
+    WebhookSecretRotationResponse,
     is_instance_tenant,
 )
 from pushgate.audit import record_change
@@ -25,8 +26,8 @@ from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.counters import daily_quota_key, read_count
 from pushgate.urls import check_outbound_url
+from pushgate.webhooks.signing import SECRET_PREFIX
 
-WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
 _PROVISIONING_ATTEMPTS = 3
 
 
@@ -40,7 +41,11 @@ def vapid_key_binding(app_id: str) -> str:
 
 def new_webhook_secret() -> str:
     """`whsec_` + base64 of 32 random bytes (the Standard Webhooks secret format)."""
-    return WEBHOOK_SECRET_PREFIX + base64.b64encode(os.urandom(32)).decode()
+    return SECRET_PREFIX + base64.b64encode(os.urandom(32)).decode()
+
+
+def previous_secret_binding(app_id: str) -> str:
+    return f"apps/{app_id}/webhook_previous_secret"
 
 
 def fcm_account_binding(app_id: str) -> str:
@@ -137,6 +142,11 @@ def _field_actions(request: AppConfigPatchRequest, changed: set[str]) -> list:
         attribute = getattr(AppRecord, name)
         value = getattr(request, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
+    if "webhook_url" in changed:  # a new URL is a fresh start after a 410
+        actions += [
+            AppRecord.webhook_disabled_at.remove(),
+            AppRecord.webhook_disabled_reason.remove(),
+        ]
     return actions
 
 
@@ -190,11 +200,16 @@ def to_response(record: AppRecord) -> AppConfigResponse:
             .open(record.webhook_secret_sealed, binding=webhook_secret_binding(record.app_id))
             .decode()
         )
+    webhook_status = "none"
+    if record.webhook_url:
+        webhook_status = "disabled" if record.webhook_disabled_at else "active"
     return AppConfigResponse(
         app_id=record.app_id,
         enabled=bool(record.enabled),
         webhook_url=record.webhook_url,
         webhook_secret=secret,
+        webhook_status=webhook_status,
+        webhook_disabled_reason=record.webhook_disabled_reason,
         daily_quota=int(record.daily_quota),
         device_count=max(0, int(record.device_count or 0)),
         notifications_today=read_count(daily_quota_key(record.app_id, clock.utc_day())),
@@ -203,4 +218,49 @@ def to_response(record: AppRecord) -> AppConfigResponse:
         fcm_project_id=record.fcm_project_id,
         created_at=record.created_at,
         updated_at=record.updated_at,
+    )
+
+
+def rotate_webhook_secret(app_id: str, principal: Principal) -> WebhookSecretRotationResponse:
+    """A new webhook secret; the previous one keeps signing receipts (as a second signature)
+    for 24 h so receivers can switch without losing a receipt."""
+    from pushgate.webhooks.service import SECRET_OVERLAP_SECONDS
+
+    app = load_app(app_id)
+    cipher = get_cipher()
+    now = clock.epoch()
+    secret = new_webhook_secret()
+    actions = [
+        AppRecord.webhook_secret_sealed.set(
+            cipher.seal(secret.encode(), binding=webhook_secret_binding(app_id))
+        ),
+        AppRecord.updated_at.set(clock.rfc3339(now)),
+    ]
+    valid_until = None
+    if app.webhook_secret_sealed:
+        old = cipher.open(app.webhook_secret_sealed, binding=webhook_secret_binding(app_id))
+        actions += [
+            AppRecord.webhook_previous_secret_sealed.set(
+                cipher.seal(old, binding=previous_secret_binding(app_id))
+            ),
+            AppRecord.webhook_secret_rotated_at.set(now),
+        ]
+        valid_until = clock.rfc3339(now + SECRET_OVERLAP_SECONDS)
+    # Conditional on the secret we read, so two concurrent rotations cannot lose one.
+    condition = (
+        AppRecord.webhook_secret_sealed == app.webhook_secret_sealed
+        if app.webhook_secret_sealed
+        else AppRecord.webhook_secret_sealed.does_not_exist()
+    )
+    try:
+        AppRecord(app_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise ConflictError("the secret was rotated concurrently; try again") from None
+        raise
+    record_change(
+        "app.webhook_secret.rotate", principal=principal, app_id=app_id, fields=["webhook_secret"]
+    )
+    return WebhookSecretRotationResponse(
+        webhook_secret=secret, previous_secret_valid_until=valid_until
     )

@@ -21,6 +21,12 @@ class AppRecord(Model):
     enabled = BooleanAttribute(default=False)
     webhook_url = UnicodeAttribute(null=True)
     webhook_secret_sealed = UnicodeAttribute(null=True)
+    # After a rotation the old secret still signs receipts for 24 h.
+    webhook_previous_secret_sealed = UnicodeAttribute(null=True)
+    webhook_secret_rotated_at = NumberAttribute(null=True)
+    # Set when the receiver answered 410 Gone; cleared when a webhook_url is set again.
+    webhook_disabled_at = UnicodeAttribute(null=True)
+    webhook_disabled_reason = UnicodeAttribute(null=True)
     daily_quota = NumberAttribute()
     vapid_subject = UnicodeAttribute(null=True)
     vapid_public_key = UnicodeAttribute(null=True)
