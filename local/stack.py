@@ -249,10 +249,14 @@ class LocalStack:
     # ------------------------------------------------------------------ environment
 
     def environment(self, function_id: str | None = None) -> dict[str, str]:
-        """The configuration a function sees: its template variables (with no function, the
-        Globals' ones), the local overrides, the parent's PUSHGATE_* variables, then `env`."""
+        """The configuration a function sees, in increasing precedence: its template variables
+        (with no function, the Globals' ones); the parent's PUSHGATE_* variables the template
+        does not set (a template value changes through its parameter, never by accident from
+        the caller's environment); the local overrides; then `env`."""
         variables = self.functions[function_id].variables if function_id else self._global_variables
         environment = dict(variables)
+        for key, value in self._passthrough.items():
+            environment.setdefault(key, value)
         environment.update(
             {
                 "AWS_ENDPOINT_URL": self.aws_url,
@@ -265,7 +269,6 @@ class LocalStack:
                 "PUSHGATE_TRUSTED_ISSUERS": self.issuer.trusted_issuers if self.issuer else "[]",
             }
         )
-        environment.update(self._passthrough)
         environment.update(self._env)
         return environment
 

@@ -56,13 +56,18 @@ def batch_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, batch_log: Path) -> Iterator[LocalStack]:
-    """The fixture bundle running locally (echo, faulty and SQS batch functions)."""
-    with LocalStack(
-        template_path=FIXTURE_TEMPLATE,
-        env={"BATCH_LOG_PATH": str(batch_log), "EXTRA_SETTING": "from-env"},
-        log_dir=tmp_path_factory.mktemp("logs"),
-        stack_name="local-stack-tests",
-    ) as running:
+    """The fixture bundle running locally (echo, faulty and SQS batch functions), started
+    while the caller's environment has two PUSHGATE_* variables."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PUSHGATE_FROM_PARENT", "parent")
+        patch.setenv("PUSHGATE_GREETING", "parent")
+        running = LocalStack(
+            template_path=FIXTURE_TEMPLATE,
+            env={"BATCH_LOG_PATH": str(batch_log), "EXTRA_SETTING": "from-env"},
+            log_dir=tmp_path_factory.mktemp("logs"),
+            stack_name="local-stack-tests",
+        ).start()
+    with running:
         yield running
 
 
@@ -325,6 +330,8 @@ def test_worker_gets_the_template_environment_and_the_local_overrides(
     assert env["WORK_QUEUE_ARN"] == stack.get_att("WorkQueue", "Arn")
     assert env["STACK_LABEL"] == "local-stack-tests/us-east-1/hello"
     assert env["EXTRA_SETTING"] == "from-env"
+    assert env["PUSHGATE_FROM_PARENT"] == "parent"  # passed through from the caller
+    assert env["PUSHGATE_GREETING"] == "hello"  # but the template's own value stands
     assert env["AWS_ENDPOINT_URL"] == stack.aws_url
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == stack.resources["EchoFunction"]
