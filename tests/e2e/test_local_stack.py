@@ -388,6 +388,7 @@ def test_worker_crash_returns_502_json_and_the_next_request_works(http: httpx.Cl
 
 
 def test_worker_timeout_returns_502_json_and_the_next_request_works(http: httpx.Client) -> None:
+    assert http.get("/faulty/ok").status_code == 200  # a warm worker: no cold-start allowance
     started = time.monotonic()
     timed_out = http.get("/faulty/overrun")
     assert timed_out.status_code == 502

@@ -113,6 +113,16 @@ def test_pool_kills_a_worker_that_overruns_its_timeout(pool: FunctionPool) -> No
     assert pool.invoke({})["pid"] != before
 
 
+def test_pool_lets_a_cold_invocation_overrun_and_notes_it(
+    pool: FunctionPool, tmp_path: Path
+) -> None:
+    # Given a fresh worker, when its first invocation runs past the 1 s Timeout
+    result = pool.invoke({"action": "sleep", "seconds": 1.3})
+    # Then it completes, and the log says Lambda would have timed it out
+    assert result["calls"] == 1
+    assert "it would time out on Lambda" in (tmp_path / "fn.log").read_text()
+
+
 def test_pool_reports_handler_errors_and_keeps_the_worker(pool: FunctionPool) -> None:
     before = pool.invoke({})["pid"]
     with pytest.raises(FunctionError) as raised:
