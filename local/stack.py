@@ -25,7 +25,13 @@ from local.pollers import SqsPoller
 from local.provision import Provisioner, ResourceRegistry
 from local.runtime import FunctionPool
 from local.server import LocalApi, LocalHttpServer
-from local.template import FunctionSpec, read_functions, read_http_routes, read_sqs_sources
+from local.template import (
+    FunctionSpec,
+    read_environment,
+    read_functions,
+    read_http_routes,
+    read_sqs_sources,
+)
 
 __all__ = ["DEFAULT_TEMPLATE", "LocalStack"]
 
@@ -99,6 +105,7 @@ class LocalStack:
         self._emulator: EmulatorServer | None = None
         self._pools: dict[str, FunctionPool] = {}
         self._pollers: list[SqsPoller] = []
+        self._sockets: list[socket.socket] = []
         self._registry = ResourceRegistry()
         self._resolver: Resolver | None = None
         self._global_variables: dict[str, str] = {}
@@ -136,11 +143,9 @@ class LocalStack:
 
     def _start(self) -> None:
         http_socket = _bind(self._host, self._port, "PORT")
-        try:
-            aws_socket = _bind(self._host, self._aws_port, "AWS_PORT")
-        except BaseException:
-            http_socket.close()
-            raise
+        self._sockets.append(http_socket)
+        aws_socket = _bind(self._host, self._aws_port, "AWS_PORT")
+        self._sockets.append(aws_socket)
         self.api_url = "http://{}:{}".format(*http_socket.getsockname()[:2])
         self.issuer_url = f"{self.api_url}/_local"
         self.issuer = DevIssuer(self.issuer_url)
@@ -169,12 +174,7 @@ class LocalStack:
         resources = provisioner.run()
         self._registry, self._resolver = provisioner.registry, provisioner.resolver
         global_function = (template.get("Globals") or {}).get("Function") or {}
-        self._global_variables = {
-            key: str(value)
-            for key, value in self._resolver.resolve(
-                (global_function.get("Environment") or {}).get("Variables") or {}
-            ).items()
-        }
+        self._global_variables = read_environment(global_function, self._resolver)
         self.functions = read_functions(
             resources, self._resolver, base_dir=self.template_path.parent
         )
@@ -245,6 +245,9 @@ class LocalStack:
         if self._emulator is not None:
             self._emulator.stop()
             self._emulator = None
+        sockets, self._sockets = self._sockets, []
+        for sock in sockets:  # those a failed start left behind; closing twice is harmless
+            sock.close()
 
     # ------------------------------------------------------------------ environment
 

@@ -16,6 +16,7 @@ __all__ = [
     "HttpRoute",
     "SqsEventSource",
     "active_resources",
+    "read_environment",
     "read_functions",
     "read_http_routes",
     "read_sqs_sources",
@@ -109,7 +110,6 @@ def read_functions(
         handler = props.get("Handler")
         if not isinstance(handler, str) or "." not in handler:
             raise TemplateError(f"{logical_id}: Handler must look like module.function")
-        variables = resolver.resolve((props.get("Environment") or {}).get("Variables") or {})
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
             name=str(resolver.ref(logical_id)),
@@ -120,7 +120,7 @@ def read_functions(
             timeout=float(resolver.resolve(props.get("Timeout", 3))),
             memory_size=int(resolver.resolve(props.get("MemorySize", 128))),
             runtime=runtime,
-            variables={key: _env_text(value) for key, value in variables.items()},
+            variables=read_environment(props, resolver),
         )
     return specs
 
@@ -143,6 +143,12 @@ def _layer_dirs(
         # top (SAM's BuildMethod creates python/ at build time).
         dirs.append(layer_dir / "python" if (layer_dir / "python").is_dir() else layer_dir)
     return tuple(dirs)
+
+
+def read_environment(props: Mapping[str, Any], resolver: Resolver) -> dict[str, str]:
+    """`Environment.Variables` of function properties (or of Globals.Function), resolved."""
+    variables = resolver.resolve((props.get("Environment") or {}).get("Variables") or {})
+    return {key: _env_text(value) for key, value in variables.items()}
 
 
 def _env_text(value: Any) -> str:

@@ -25,7 +25,7 @@ import httpx
 import jwt
 import pytest
 
-from local.cfn import load_template
+from local.cfn import TemplateError, load_template
 from local.stack import LocalStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
@@ -167,6 +167,25 @@ def test_stack_creates_a_table_added_to_a_template_copy(tmp_path: Path) -> None:
         description = copied.client("dynamodb").describe_table(TableName=name)["Table"]
     assert name.startswith("copy-ExtraTable-")
     assert _key_schema(description["KeySchema"]) == [("pk", "HASH")]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_stack_refuses_a_broken_template_and_frees_its_ports(tmp_path: Path) -> None:
+    broken = tmp_path / "template.yaml"
+    broken.write_text(
+        "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties: {X: !Ref Nope}\n"
+    )
+    port, aws_port = _free_port(), _free_port()
+    with pytest.raises(TemplateError, match="Nope"):
+        LocalStack(port=port, aws_port=aws_port, template_path=broken, log_dir=tmp_path).start()
+    for freed in (port, aws_port):
+        with socket.socket() as again:
+            again.bind(("127.0.0.1", freed))
 
 
 def test_emulator_creates_queues_with_their_redrive_policy(stack: LocalStack) -> None:
