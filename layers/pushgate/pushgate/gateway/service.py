@@ -11,9 +11,9 @@ cannot burn one. Only then does anything change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from pushgate import clock
 from pushgate.apps.models import INSTANCE_TENANT_PREFIX
@@ -76,8 +76,8 @@ class RegistrationResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Verified:
-    payload: Any
+class _Verified(Generic[PayloadT]):
+    payload: PayloadT
     window: ValidityWindow
     record: InstanceRecord | None  # None: open enrolment on this request
     document: WellKnownDocument
@@ -87,7 +87,7 @@ def register(request: SignedRequest) -> RegistrationResult:
     """`register` stores the token under the instance's tenant and the user, through the
     device registry (encrypted, deduplicated, counted); `deregister` removes it."""
     verified = _verify(request, GatewayRegistrationRequest, "registration")
-    payload: GatewayRegistrationRequest = verified.payload
+    payload = verified.payload
     address = parse_push_token(payload.platform, payload.token, get_settings())
     _use_nonce(payload, verified.window)
     app_id = _tenant_app(payload.instance, verified)
@@ -119,7 +119,7 @@ def post_event(request: SignedRequest) -> str:
     """Send the event to the user's devices under the instance's tenant and quota, like
     `/push/send`. Returns the notification id."""
     verified = _verify(request, GatewayEventRequest, "event")
-    payload: GatewayEventRequest = verified.payload
+    payload = verified.payload
     try:
         content = MessageContent(
             title=payload.title, body=payload.body, data=payload.data, url=payload.url
@@ -132,7 +132,7 @@ def post_event(request: SignedRequest) -> str:
     return accept(app_id, [Recipient(payload.userId, content)])[0]
 
 
-def _verify(request: SignedRequest, model: type[PayloadT], purpose: Purpose) -> _Verified:
+def _verify(request: SignedRequest, model: type[PayloadT], purpose: Purpose) -> _Verified[PayloadT]:
     signature = require_signature(request.signature)
     data = parse_json_object(request.raw_body)
     payload = _validate(model, data)
@@ -181,12 +181,12 @@ def _validate(model: type[PayloadT], data: dict[str, Any]) -> PayloadT:
         raise BadRequestError("invalid " + ", ".join(fields), code="invalid_request") from None
 
 
-def _use_nonce(payload: BaseModel, window: ValidityWindow) -> None:
-    key = nonce_key(payload.instance, payload.nonce)  # type: ignore[attr-defined]
+def _use_nonce(payload: SignedPayload, window: ValidityWindow) -> None:
+    key = nonce_key(payload.instance, payload.nonce)
     if not use_nonce(key, expires_at=window.nonce_expires_at):
         raise ConflictError("this nonce was used before", code="replayed_nonce")
 
 
-def _tenant_app(name: str, verified: _Verified) -> str:
+def _tenant_app(name: str, verified: _Verified[Any]) -> str:
     record = verified.record or instances.enrol_on_first_request(name)
     return instances.bind_tenant(record, verified.document.tenant)
