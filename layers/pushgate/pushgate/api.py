@@ -7,7 +7,10 @@ unknown routes are JSON 404s; every response carries the API Gateway request id.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +31,11 @@ from pushgate.observability import logger, metrics, tracer
 REQUEST_ID_HEADER = "x-request-id"
 BEARER = [{"bearerAuth": []}]
 _MAX_REPORTED_VALIDATION_ERRORS = 5
+# No request model nests deeper than a few levels; Python's JSON parser recurses per level and
+# fails (RecursionError, a 500) somewhere past a thousand, so deeper bodies are refused first.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 _ERROR_DESCRIPTIONS = {
     400: "Bad input",
     401: "Missing or invalid token",
@@ -130,6 +138,8 @@ def create_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Lam
             response = _plain_error(
                 415, "unsupported_media_type", "send the body as application/json"
             )
+        elif problem := _unreadable_body(event):
+            response = _plain_error(400, "invalid_request", problem)
         else:
             response = app.resolve(event, context)
         request_id = (event.get("requestContext") or {}).get("requestId")
@@ -146,6 +156,28 @@ def _has_non_json_body(event: dict[str, Any]) -> bool:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     media_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
     return media_type != "application/json" and not media_type.endswith("+json")
+
+
+def _unreadable_body(event: dict[str, Any]) -> str | None:
+    """Why the body cannot be JSON at all — not UTF-8 (API Gateway then hands it over base64
+    encoded), or nested deeper than MAX_JSON_DEPTH — or None. Checked before Powertools
+    decodes it, which would raise (and answer 500) on either."""
+    body = event.get("body")
+    if not body:
+        return None
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return "body: is not valid UTF-8"
+    if body.count("[") + body.count("{") > MAX_JSON_DEPTH:  # cheap: most bodies stop here
+        depth = deepest = 0
+        for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", body)):
+            depth += 1 if bracket in "[{" else -1
+            deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return f"body: is nested deeper than {MAX_JSON_DEPTH} levels"
+    return None
 
 
 def _plain_error(status: int, code: str, message: str) -> dict[str, Any]:
