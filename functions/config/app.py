@@ -9,7 +9,14 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from pushgate.api import BEARER, create_handler, create_resolver, error_responses
+from pushgate.api import (
+    BEARER,
+    create_handler,
+    create_resolver,
+    error_responses,
+    no_content,
+    ok_responses,
+)
 from pushgate.apps import service
 from pushgate.apps.models import (
     AppConfigPatchRequest,
@@ -40,7 +47,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
     description="Creates the app on first call; the first enable provisions a VAPID keypair "
     "and a webhook secret. Admin token, or the app's own service token with push:config.",
     security=BEARER,
-    responses=error_responses(401, 403, 409),
+    responses=ok_responses(401, 403, 409),
 )
 def patch_config(
     app_id: AppIdPath,
@@ -55,7 +62,7 @@ def patch_config(
     "/push/config/<app_id>",
     summary="Read an app's push configuration",
     security=BEARER,
-    responses=error_responses(401, 403, 404),
+    responses=ok_responses(401, 403, 404),
 )
 def get_config(app_id: AppIdPath, principal: CurrentPrincipal) -> AppConfigResponse:
     require_app_access(principal, app_id, SCOPE_CONFIG)
@@ -66,7 +73,7 @@ def get_config(app_id: AppIdPath, principal: CurrentPrincipal) -> AppConfigRespo
     "/push/config/<app_id>/webhook-secret/rotate",
     summary="Rotate the webhook secret (the old one keeps signing, alongside, for 24 h)",
     security=BEARER,
-    responses=error_responses(401, 403, 404, 409),
+    responses=ok_responses(401, 403, 404, 409),
 )
 def rotate_webhook_secret(
     app_id: AppIdPath, principal: CurrentPrincipal
@@ -78,7 +85,7 @@ def rotate_webhook_secret(
 @app.get(
     "/push/vapid-public-key/<app_id>",
     summary="The app's VAPID public key, for browsers to subscribe with (no auth)",
-    responses=error_responses(404),
+    responses=ok_responses(404),
 )
 def get_vapid_public_key(app_id: AppIdPath) -> VapidPublicKeyResponse:
     return VapidPublicKeyResponse(publicKey=service.get_public_vapid_key(app_id))
@@ -88,7 +95,7 @@ def get_vapid_public_key(app_id: AppIdPath) -> VapidPublicKeyResponse:
     "/push/devices/<app_id>",
     summary="Page through an app's devices (never their tokens)",
     security=BEARER,
-    responses=error_responses(401, 403, 404),
+    responses=ok_responses(401, 403, 404),
 )
 def list_app_devices(
     app_id: AppIdPath, principal: CurrentPrincipal, limit: PageLimit = 50, cursor: Cursor = None
@@ -133,7 +140,7 @@ def put_instance(
     "/push/instances/<instance>",
     summary="A gateway instance's enrolment, tenant app and usage (admin)",
     security=BEARER,
-    responses=error_responses(401, 403, 404),
+    responses=ok_responses(401, 403, 404),
 )
 def get_instance(instance: InstancePath, principal: CurrentPrincipal) -> InstanceResponse:
     require_admin(principal)
@@ -144,7 +151,7 @@ def get_instance(instance: InstancePath, principal: CurrentPrincipal) -> Instanc
     "/push/instances/<instance>",
     summary="Remove a gateway instance's enrolment and disable its tenant app (admin)",
     security=BEARER,
-    responses={204: {"description": "Removed"}, **error_responses(401, 403, 404)},
+    responses={**no_content("Removed"), **error_responses(401, 403, 404)},
 )
 def delete_instance(instance: InstancePath, principal: CurrentPrincipal) -> Response[None]:
     require_admin(principal)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from pushgate.api import BEARER, create_handler, create_resolver, error_responses
+from pushgate.api import BEARER, create_handler, create_resolver, error_responses, ok_responses
 from pushgate.auth import Principal, current_principal
 from pushgate.devices import service
 from pushgate.devices.models import (
@@ -61,7 +61,7 @@ def register_device(
     "/account/devices",
     summary="The caller's devices in every app, grouped by app",
     security=BEARER,
-    responses=error_responses(401, 403),
+    responses=ok_responses(401, 403),
 )
 def list_account_devices(principal: CurrentPrincipal) -> AccountDevicesResponse:
     return service.list_account_devices(principal)

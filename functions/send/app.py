@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from pydantic import BaseModel
 
-from pushgate.api import BEARER, create_handler, create_resolver, error_responses
+from pushgate.api import BEARER, create_handler, create_resolver, error_responses, ok_responses
 from pushgate.apps.models import APP_ID_PATTERN
 from pushgate.auth import SCOPE_SEND, Principal, current_principal, require_app_access
 from pushgate.errors import BadRequestError
@@ -158,7 +158,7 @@ def send_batch(
     "/push/notifications/<notification_id>",
     summary="A notification's per-device delivery status",
     security=BEARER,
-    responses=error_responses(401, 404),
+    responses=ok_responses(401, 404),
 )
 def get_notification(
     notification_id: NotificationIdPath, principal: CurrentPrincipal

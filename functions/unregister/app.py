@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.depends import Depends
 
-from pushgate.api import BEARER, create_handler, create_resolver, error_responses
+from pushgate.api import BEARER, create_handler, create_resolver, error_responses, no_content
 from pushgate.auth import Principal, current_principal
 from pushgate.devices import service
 from pushgate.devices.models import DeviceIdPath
@@ -22,7 +22,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
     description="The owning user (user token) or the owning app (service token with "
     "push:send). Anyone else gets 404, as for an unknown id.",
     security=BEARER,
-    responses={204: {"description": "Removed"}, **error_responses(401, 404)},
+    responses={**no_content("Removed"), **error_responses(401, 404)},
 )
 def delete_device(device_id: DeviceIdPath, principal: CurrentPrincipal) -> Response[None]:
     service.delete_device(principal, device_id)

@@ -73,6 +73,17 @@ def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     }
 
 
+def ok_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI entries for a route answering 200 with its return model (Powertools fills in
+    the schema of an entry given without content), plus its error statuses."""
+    return {200: {"description": "OK"}, **error_responses(*statuses)}
+
+
+def no_content(description: str) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI entry for a 204: no body (else Powertools documents the return type)."""
+    return {204: {"description": description, "content": {}}}
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> Response:
