@@ -42,8 +42,8 @@ def assert_books_balance(report: FaultReport) -> None:
 
 def test_faults_small_run_loses_nothing(tmp_path):
     # A crash rate well above the full run's 1%, so that its ~25 invocations see crashes.
-    mix = FaultMix(crash_rate=0.2, per_user=8)
-    report = run(tmp_path, mix, 200, timeout=120, seed=8, visibility=10)
+    mix = FaultMix(crash_rate=0.15, per_user=8)
+    report = run(tmp_path, mix, 200, timeout=120, seed=8, visibility=8)
     assert_books_balance(report)
 
 
