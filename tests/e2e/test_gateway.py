@@ -23,7 +23,9 @@ from local.stack import LocalStack
 from tests.e2e.conftest import Api, Delivery
 from tests.standins.wellknown import WellKnownServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("delivery")]
+# One worker runs the module (its open-mode stack is module-scoped); a group of its own lets
+# it run beside the long delivery tests instead of after them.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("gateway")]
 
 TOKEN_TAIL = ":APA91b" + "g" * 100
 

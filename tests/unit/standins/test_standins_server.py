@@ -17,12 +17,14 @@ from tests.standins.reference import encrypt_for, vapid_authorization
 
 
 def test_standin_stop_closes_its_port_and_joins_its_thread() -> None:
+    before = set(threading.enumerate())  # other stand-ins (a session stack's) may be running
     standin = NtfyStandin().start()
     port = standin.port
+    (thread,) = [t for t in set(threading.enumerate()) - before if t.name == "NtfyStandin"]
 
     standin.stop()
 
-    assert not any(thread.name == "NtfyStandin" for thread in threading.enumerate())
+    assert not thread.is_alive()
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
         pass
 
