@@ -1,7 +1,8 @@
 """The fault-injection run: notifications through the local stack to provider stand-ins that
-fail first attempts, reset connections and refuse dead devices, while deliver invocations
-crash mid-batch; then the books are balanced from three independent records — the
-Notifications table, the tenant's webhook and what the stand-ins accepted."""
+answer about a third of attempts with 503 or 429 + Retry-After or a reset connection and
+refuse dead devices for good, while deliver invocations crash after a random number of sends;
+then the books are balanced from three independent records — the Notifications table, the
+tenant's webhook and what the stand-ins accepted."""
 
 from __future__ import annotations
 
