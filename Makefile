@@ -50,7 +50,7 @@ test-e2e: venv
 	$(PY) -m pytest tests/e2e
 
 test-faults: venv
-	$(PY) -m pytest tests/faults -m faults --run-faults
+	$(PY) -m pytest tests/faults -m faults --run-faults -s
 
 sam-validate: $(STAMP)
 	$(VENV)/bin/sam validate --lint
