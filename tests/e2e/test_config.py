@@ -331,3 +331,13 @@ def test_config_refuses_non_json_content_types_with_415(api, content_type):
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
     assert api.config(app_id).json()["daily_quota"] == 7
+
+
+def test_config_null_quota_and_enabled_return_to_their_defaults(api):
+    app_id = api.new_app(daily_quota=7)
+    patched = api.request(
+        "PATCH", f"/push/config/{app_id}", api.admin, json={"daily_quota": None, "enabled": None}
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["daily_quota"], patched.json()["enabled"]) == (10_000, False)
+    assert api.config(app_id).json()["daily_quota"] == 10_000

@@ -49,7 +49,9 @@ def _check_vapid_subject(value: str | None) -> str | None:
 
 
 class AppConfigPatchRequest(BaseModel):
-    """Fields to change; omitted fields keep their value, `webhook_url: null` removes it."""
+    """Fields to change; omitted fields keep their value, `webhook_url: null` removes it,
+    `daily_quota: null` and `enabled: null` return to the defaults (the deployment's quota,
+    disabled)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -135,12 +135,17 @@ def apply_app_config(
 
 
 def _field_actions(request: AppConfigPatchRequest, changed: set[str]) -> list:
+    # null removes a value; fields that cannot be absent go back to their default instead
+    # (an app without daily_quota broke every read of its config and every send with a 500).
+    defaults = {"enabled": False, "daily_quota": get_settings().default_daily_quota}
     actions = []
     for name in ("enabled", "daily_quota", "webhook_url", "vapid_subject"):
         if name not in changed:
             continue
         attribute = getattr(AppRecord, name)
         value = getattr(request, name)
+        if value is None and name in defaults:
+            value = defaults[name]
         actions.append(attribute.remove() if value is None else attribute.set(value))
     if "webhook_url" in changed:  # a new URL is a fresh start after a 410
         actions += [
