@@ -81,6 +81,9 @@ class Settings(BaseModel):
     # Secrets Manager secret holding the JSON (AWS). Apps may upload their own.
     fcm_credentials: str = Field("", alias="PUSHGATE_FCM_CREDENTIALS")
     fcm_credentials_secret_arn: str = Field("", alias="FCM_CREDENTIALS_SECRET_ARN")
+    # Extra CA certificates (a PEM file) that delivery trusts besides the public roots, for
+    # providers behind a private CA or TLS stand-ins in tests and benchmarks.
+    ca_bundle: str = Field("", alias="PUSHGATE_CA_BUNDLE")
     default_vapid_subject: str = Field(
         "mailto:push-admin@pushgate.invalid", alias="PUSHGATE_VAPID_SUBJECT"
     )

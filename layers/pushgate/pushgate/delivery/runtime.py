@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+import certifi
 import httpx
 
-from pushgate.providers import FcmAccessTokens, FcmSender, NtfySender, ServiceAccount, WebPushSender
+from pushgate.providers import (
+    FcmAccessTokens,
+    FcmSender,
+    NtfySender,
+    ServiceAccount,
+    ShardedTransport,
+    WebPushSender,
+)
 from pushgate.settings import get_settings
 
 
@@ -37,14 +46,14 @@ def runtime() -> Runtime:
     current = _runtimes.get(id(loop))
     if current is None:
         settings = get_settings()
-        client = httpx.AsyncClient(
+        # As many connections as sends in flight (the semaphore), in small pools: see
+        # ShardedTransport for what one large pool costs.
+        transport = ShardedTransport(
+            settings.delivery_concurrency,
             http2=True,
-            follow_redirects=False,
-            limits=httpx.Limits(
-                max_connections=settings.delivery_concurrency,
-                max_keepalive_connections=settings.delivery_concurrency,
-            ),
+            verify=_ssl_context(settings.ca_bundle),
         )
+        client = httpx.AsyncClient(transport=transport, follow_redirects=False)
         tokens = FcmAccessTokens(client, token_url=settings.google_token_url)
         current = Runtime(
             client=client,
@@ -56,6 +65,14 @@ def runtime() -> Runtime:
         _runtimes.clear()  # a previous loop is gone for good: let its client go with it
         _runtimes[id(loop)] = current
     return current
+
+
+def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
+    """The public roots (httpx's default), plus the PEM file at `ca_bundle` when one is set."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
 
 
 def default_fcm_account() -> ServiceAccount | None:

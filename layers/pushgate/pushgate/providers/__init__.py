@@ -4,7 +4,7 @@ over one injected `httpx.AsyncClient` and returning an `Outcome`.
 The exception tree is documented in `pushgate.providers.exceptions`.
 """
 
-from pushgate.providers._http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES
+from pushgate.providers._http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, ShardedTransport
 from pushgate.providers._rfc8030 import URGENCIES, Urgency
 from pushgate.providers.exceptions import (
     AccessTokenError,
@@ -40,6 +40,7 @@ __all__ = [
     "Outcome",
     "ProviderError",
     "ServiceAccount",
+    "ShardedTransport",
     "Status",
     "Urgency",
     "WebPushSender",

@@ -3,6 +3,8 @@ redirects, a bounded response body, and network failures turned into outcomes.""
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,8 @@ from pushgate.providers.result import Outcome
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0, pool=10.0)
 # Provider answers are small JSON documents; anything larger is not read.
 MAX_RESPONSE_BYTES = 64 * 1024
+# Connections per pool of a ShardedTransport.
+CONNECTIONS_PER_POOL = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,33 @@ class Reply:
     status_code: int
     headers: httpx.Headers
     body: bytes
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """`connections` connections as small pools taking requests in turn.
+
+    httpcore's pool does work proportional to its connections, a socket syscall per idle one
+    included, each time a request enters or leaves it: one pool of 256 HTTP/1.1 connections
+    spent ~6 ms of CPU per request on itself where pools of four spend ~1 ms (1,000 requests
+    to a 50 ms push service). An HTTP/2 origin gets one multiplexed connection per pool that
+    uses it. Pass `verify` as one SSLContext, so the pools share it instead of each loading
+    the CA bundle."""
+
+    def __init__(self, connections: int, **options: Any) -> None:
+        per_pool = min(connections, CONNECTIONS_PER_POOL)
+        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+        self._pools = [
+            httpx.AsyncHTTPTransport(limits=limits, **options)
+            for _ in range(math.ceil(connections / per_pool))
+        ]
+        self._next = itertools.cycle(self._pools)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await next(self._next).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
 
 
 async def post(
