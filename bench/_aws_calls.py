@@ -1,0 +1,115 @@
+"""Every AWS request pushgate makes in this process, from botocore's own events.
+
+boto3's clients and PynamoDB's (one botocore session per thread) are all made by
+`botocore.session.Session.create_client`; `install()` wraps it once so that every client
+made afterwards reports `before-call` / `after-call` to the active `Recorder`. A bench's own
+plumbing clients mark their calls and are not counted.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.session
+
+
+@dataclass(frozen=True, slots=True)
+class AwsCall:
+    service: str  # botocore's service id, e.g. "dynamodb", "sqs", "kms"
+    operation: str
+    params: dict[str, Any]
+    response: dict[str, Any]
+    started: float
+    ended: float
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[AwsCall] = []
+        self._lock = threading.Lock()
+
+    def add(self, call: AwsCall) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+    def counts(self) -> Counter[str]:
+        return Counter(f"{call.service}:{call.operation}" for call in self.calls)
+
+    def intervals(self) -> list[tuple[float, float]]:
+        return [(call.started, call.ended) for call in self.calls]
+
+
+class _State:
+    active: Recorder | None = None
+    installed = False
+
+
+def install() -> None:
+    """Hook every botocore client created from now on (idempotent)."""
+    if _State.installed:
+        return
+    original = botocore.session.Session.create_client
+
+    def create_client(self: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, *args, **kwargs)
+        client.meta.events.register("before-parameter-build", _before_parameter_build)
+        client.meta.events.register("before-call", _before_call)
+        client.meta.events.register("after-call", _after_call)
+        return client
+
+    botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+    _State.installed = True
+
+
+def record() -> Recorder:
+    """Start counting into a fresh recorder (replacing any active one)."""
+    install()
+    _State.active = Recorder()
+    return _State.active
+
+
+def stop() -> None:
+    _State.active = None
+
+
+def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    context["bench_params"] = params
+
+
+def _before_call(context: dict[str, Any], **_: Any) -> None:
+    context["bench_started"] = time.perf_counter()
+
+
+def _after_call(model: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
+    recorder = _State.active
+    if recorder is None or context.get("bench_plumbing"):
+        return
+    recorder.add(
+        AwsCall(
+            service=model.service_model.endpoint_prefix,
+            operation=model.name,
+            params=context.get("bench_params") or {},
+            response=parsed if isinstance(parsed, dict) else {},
+            started=context.get("bench_started", time.perf_counter()),
+            ended=time.perf_counter(),
+        )
+    )
+
+
+def busy_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Wall time during which at least one of `intervals` was open (their union)."""
+    total, current_start, current_end = 0.0, None, None
+    for start, end in sorted(intervals):
+        if current_end is None or start > current_end:
+            if current_end is not None and current_start is not None:
+                total += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None and current_start is not None:
+        total += current_end - current_start
+    return total
