@@ -40,6 +40,10 @@ SCRIPTS: dict[str, dict[str, Any]] = {
 # Notifications per batch request: on a loaded machine, with deliveries running beside it,
 # a large batch can outlast the send function's timeout, which is not what this run is about.
 SEND_CHUNK = 50
+# Deliveries in flight (sent, no receipt yet) before the next batch is sent. The emulator's
+# SQS looks through a whole queue on every receive: a backlog of thousands slows every AWS
+# call of the run until sends time out, which would measure the emulator, not pushgate.
+MAX_BACKLOG = 1000
 CRASH_MARK = '"message":"injected crash'  # the hook's one warning per crashed invocation
 
 
@@ -290,10 +294,14 @@ class FaultRun:
             ids = response.json()["notification_ids"]
             return [(nid, user, title) for nid, (title, user) in zip(ids, chunk, strict=True)]
 
+        queued = 0  # deliveries sent so far (a device per notification and user)
         for chunk in chunks:  # one at a time: deliveries already compete with the sends
+            while queued - len(self.standins.receiver.calls(self.hook)) > MAX_BACKLOG:
+                time.sleep(0.5)
             for nid, user, title in send_chunk(chunk):
                 self.notification_users[nid] = user
                 self.titles[title] = nid
+                queued += len(self.devices[user])
         self.timings["send"] = time.monotonic() - started
 
     def outcomes(self) -> dict[tuple[str, str], str]:
