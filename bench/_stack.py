@@ -270,6 +270,21 @@ def receive(queue_url: str, count: int) -> list[dict[str, Any]]:
     return list(response.get("Messages") or [])
 
 
+def fresh_receipt_queue() -> str:
+    """Point RECEIPT_QUEUE_URL at a new, empty queue (settings re-read; nothing else of the
+    container forgotten) and return its URL."""
+    from pushgate import settings
+
+    url = _plumbing_client("sqs").create_queue(QueueName=f"bench-receipts-{uuid.uuid4().hex}")
+    os.environ["RECEIPT_QUEUE_URL"] = url["QueueUrl"]
+    settings.get_settings.cache_clear()
+    return str(url["QueueUrl"])
+
+
+def delete_queue(queue_url: str) -> None:
+    _plumbing_client("sqs").delete_queue(QueueUrl=queue_url)
+
+
 def delete_all(queue_url: str, messages: list[dict[str, Any]]) -> None:
     client = _plumbing_client("sqs")
     for start in range(0, len(messages), 10):

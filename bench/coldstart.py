@@ -10,9 +10,11 @@ deployed function's: template variables, Lambda's own, and tracing enabled (the 
 discarded round, so no candidate pays for compiling (Lambda layers ship sources only, so a
 real first cold start may also compile; that is beside this comparison).
 
-The time is the `import` statement itself (interpreter start-up excluded), median of ROUNDS
-rounds that run every candidate once, in rotating order; the ratio is taken per round. Peak
-memory is the process's max RSS after the import.
+`libraries` imports what every function needs before pushgate's own code runs (boto3,
+pydantic, PynamoDB, httpx, cryptography, Powertools' logger and metrics, the X-Ray SDK): the
+floor this stack sets. The time is the `import` statement itself (interpreter start-up
+excluded), median of ROUNDS rounds that run every candidate once, in rotating order; the
+ratio is taken per round. Peak memory is the process's max RSS after the import.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ FUNCTIONS = ("config", "deliver", "receipts", "register", "send", "unregister")
 # The python3.13 Lambda runtime's own SDK (it also ships s3transfer, jmespath, dateutil...).
 RUNTIME_PACKAGES = ("boto3",)
 ROUNDS = 7
+# What every function imports before any pushgate code runs: the floor of this stack.
+LIBRARIES = (
+    "boto3, pydantic, pynamodb.models, httpx, cryptography.hazmat.primitives.ciphers.aead, "
+    "aws_lambda_powertools.logging, aws_lambda_powertools.metrics, aws_xray_sdk.core"
+)
 MAX_RATIO = 1.25
 _PROBE = """
 import sys, time
@@ -51,7 +58,10 @@ def run() -> dict[str, float | str]:
         site = Path(scratch, "site")
         _link_site(site, _closure(_layer_requirements() + list(RUNTIME_PACKAGES)))
         pycache = Path(scratch, "pycache")
-        candidates = {"boto3": ([str(site)], "boto3")} | {
+        candidates = {
+            "boto3": ([str(site)], "boto3"),
+            "libraries": ([str(site)], LIBRARIES),
+        } | {
             name: ([str(REPO / "functions" / name), str(LAYER), str(site)], "app")
             for name in FUNCTIONS
         }
@@ -70,6 +80,11 @@ def run() -> dict[str, float | str]:
     boto3_s = [s for s, _ in samples["boto3"]]
     figures["boto3_import_ms"] = round(statistics.median(boto3_s) * 1000, 1)
     figures["boto3_max_rss_mb"] = round(statistics.median(r for _, r in samples["boto3"]) / 1024, 1)
+    libraries_s = [s for s, _ in samples["libraries"]]
+    figures["libraries_import_ms"] = round(statistics.median(libraries_s) * 1000, 1)
+    figures["libraries_over_boto3"] = round(
+        statistics.median(s / b for s, b in zip(libraries_s, boto3_s, strict=True)), 2
+    )
     worst = 0.0
     for name in FUNCTIONS:
         seconds = [s for s, _ in samples[name]]

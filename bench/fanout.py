@@ -45,7 +45,7 @@ RECORDS = 100
 DEVICES_PER_RECORD = 10
 MESSAGES = RECORDS * DEVICES_PER_RECORD
 LATENCY_MS = 50
-WARM_RUNS = 3
+WARM_RUNS = 2
 PROVIDER_RUNS = 3
 SEQUENTIAL_SAMPLE = 25
 TARGET_SECONDS = 1.5
@@ -166,9 +166,9 @@ def _measure(
     handler: Any, app_id: str, users: list[str], standin: Any, count_method: str
 ) -> dict[str, float]:
     """One cold-container invocation, WARM_RUNS warm ones, then the provider fan-out alone."""
+    from pushgate.delivery import runtime
     from pushgate.settings import get_settings
 
-    settings = get_settings()
     loop = _fresh_loop()
     invocations: list[float] = []
     cpu: list[float] = []
@@ -179,6 +179,8 @@ def _measure(
     for attempt in range(1 + WARM_RUNS):
         messages = _queue_jobs(app_id, users)
         event = _stack.sqs_event(messages, "DeliveryQueue")
+        # moto's SendMessage is O(messages in the queue): each run gets an empty receipts queue.
+        receipts = _stack.fresh_receipt_queue()
         before = standin(count_method)
         recorder = _aws_calls.record()
         hooks = _ProviderHooks.attach()
@@ -189,7 +191,8 @@ def _measure(
         delivered = standin(count_method) - before
         if result.get("batchItemFailures") or delivered != MESSAGES:
             raise RuntimeError(f"{delivered} of {MESSAGES} delivered; result {result}")
-        _stack.delete_all(settings.delivery_queue_url, messages)
+        _stack.delete_all(get_settings().delivery_queue_url, messages)
+        _stack.delete_queue(receipts)
         _stack.progress(f"fanout {app_id}: invocation {attempt} {elapsed:.2f} s")
         if attempt == 0:
             cold = elapsed
@@ -203,6 +206,8 @@ def _measure(
         loop.run_until_complete(_provider_fanout(app_id, users)) for _ in range(PROVIDER_RUNS)
     ]
     _stack.progress(f"fanout {app_id}: provider fan-out {fanouts}")
+    for current in runtime._runtimes.values():  # close its connections before the next test
+        loop.run_until_complete(current.client.aclose())
     return {
         "invocation_s": round(statistics.median(invocations), 3),
         "invocation_cpu_s": round(statistics.median(cpu), 3),
@@ -319,19 +324,21 @@ def _pool_probe(webpush_url: str) -> dict[str, float]:
 
     from pushgate.providers import ShardedTransport
 
-    async def probe(client: httpx.AsyncClient) -> tuple[int, float, float]:
-        async def one() -> bool:
+    async def probe(client: httpx.AsyncClient) -> tuple[int, int, float, float]:
+        async def one() -> str:
             try:
                 await client.post(f"{webpush_url}/push/nobody", content=b"")
             except httpx.PoolTimeout:
-                return False
-            return True
+                return "pool_timeout"
+            except httpx.HTTPError:
+                return "other_error"
+            return "answered"
 
         async with client:
             started, cpu_started = time.perf_counter(), time.process_time()
-            answered = await asyncio.gather(*(one() for _ in range(MESSAGES)))
+            outcomes = await asyncio.gather(*(one() for _ in range(MESSAGES)))
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        return answered.count(False), elapsed, cpu
+        return outcomes.count("pool_timeout"), outcomes.count("other_error"), elapsed, cpu
 
     timeout = httpx.Timeout(10.0, pool=10.0)
     figures: dict[str, float] = {}
@@ -345,8 +352,9 @@ def _pool_probe(webpush_url: str) -> dict[str, float]:
             lambda: httpx.AsyncClient(transport=ShardedTransport(200), timeout=timeout),
         ),
     ):
-        timeouts, elapsed, cpu = asyncio.run(probe(make()))
+        timeouts, errors, elapsed, cpu = asyncio.run(probe(make()))
         figures[f"probe_{name}_pool_timeouts"] = float(timeouts)
+        figures[f"probe_{name}_other_errors"] = float(errors)
         figures[f"probe_{name}_s"] = round(elapsed, 3)
         figures[f"probe_{name}_cpu_s"] = round(cpu, 3)
     return figures
