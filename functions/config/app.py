@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from pushgate.api import (
@@ -21,24 +20,17 @@ from pushgate.apps import service
 from pushgate.apps.models import (
     AppConfigPatchRequest,
     AppConfigResponse,
-    AppIdPath,
     VapidPublicKeyResponse,
     WebhookSecretRotationResponse,
 )
-from pushgate.auth import (
-    SCOPE_CONFIG,
-    Principal,
-    current_principal,
-    require_admin,
-    require_app_access,
-)
+from pushgate.auth import SCOPE_CONFIG, require_admin, require_app_access
 from pushgate.devices import service as devices
-from pushgate.devices.models import AppDevicesResponse, Cursor, PageLimit
+from pushgate.devices.models import AppDevicesResponse
 from pushgate.gateway import instances
-from pushgate.gateway.models import InstancePath, InstancePutRequest, InstanceResponse
+from pushgate.gateway.models import InstancePutRequest, InstanceResponse
+from pushgate.params import AppIdPath, CurrentPrincipal, Cursor, InstancePath, PageLimit
 
 app = create_resolver()
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 @app.patch(

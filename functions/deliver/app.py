@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pushgate.api import create_sqs_handler
+# First, before anything loads pydantic: see pushgate.worker.
+from pushgate.worker import create_sqs_handler
+
+# isort: split
 from pushgate.delivery.faults import crash_injecting
 from pushgate.delivery.handler import handle_record
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pushgate.api import create_sqs_handler
+# First, before anything loads pydantic: see pushgate.worker.
+from pushgate.worker import create_sqs_handler
+
+# isort: split
 from pushgate.webhooks.handler import handle_record
 
 lambda_handler = create_sqs_handler(handle_record)

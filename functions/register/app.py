@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from pushgate.api import BEARER, create_handler, create_resolver, error_responses, ok_responses
-from pushgate.auth import Principal, current_principal
 from pushgate.devices import service
 from pushgate.devices.models import (
     AccountDevicesResponse,
@@ -21,11 +19,10 @@ from pushgate.gateway.models import (
     GatewayRegistration,
     GatewayRegistrationRequest,
     GatewayRegistrationResponse,
-    SignatureHeader,
 )
+from pushgate.params import CurrentPrincipal, SignatureHeader
 
 app = create_resolver()
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 @app.post(

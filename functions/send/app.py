@@ -7,15 +7,14 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from pydantic import BaseModel
 
 from pushgate.api import BEARER, create_handler, create_resolver, error_responses, ok_responses
 from pushgate.apps.models import APP_ID_PATTERN
-from pushgate.auth import SCOPE_SEND, Principal, current_principal, require_app_access
+from pushgate.auth import SCOPE_SEND, Principal, require_app_access
 from pushgate.errors import BadRequestError
-from pushgate.gateway.models import GatewayEventRequest, SignatureHeader
+from pushgate.gateway.models import GatewayEventRequest
 from pushgate.notifications import service
 from pushgate.notifications.idempotency import run_once
 from pushgate.notifications.models import (
@@ -23,14 +22,13 @@ from pushgate.notifications.models import (
     BulkSendRequest,
     BulkSendResponse,
     MessageContent,
-    NotificationIdPath,
     NotificationStatusResponse,
     SendRequest,
     SendResponse,
 )
+from pushgate.params import CurrentPrincipal, NotificationIdPath, SignatureHeader
 
 app = create_resolver()
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.depends import Depends
 
 from pushgate.api import BEARER, create_handler, create_resolver, error_responses, no_content
-from pushgate.auth import Principal, current_principal
 from pushgate.devices import service
-from pushgate.devices.models import DeviceIdPath
+from pushgate.params import CurrentPrincipal, DeviceIdPath
 
 app = create_resolver()
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 @app.delete(

@@ -1,4 +1,5 @@
 """The one resolver factory: every HTTP function gets the same routing, validation and errors.
+(SQS-triggered functions use `pushgate.worker` and never load the HTTP router.)
 
 Domain errors map to the brief's `{"error": {"code", "message"}}` shape here and nowhere else;
 validation errors are sanitised (no input values echoed: they may be tokens or secrets);
@@ -22,21 +23,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
-
-# Imported before anything imports pydantic (pushgate.api is the first import of every
-# function): Powertools' batch module loads all its parser models (SQS, Kinesis, Kafka,
-# DynamoDB streams: ~10% of the deliver function's import time) when pydantic is already
-# loaded, and SQS workers here never use them.
-from aws_lambda_powertools.utilities.batch import (
-    AsyncBatchProcessor,
-    EventType,
-    async_process_partial_response,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from pushgate.errors import PushgateError
-from pushgate.observability import logger, metrics, tracer
+from pushgate.observability import logger, tracer
 
 REQUEST_ID_HEADER = "x-request-id"
 BEARER = [{"bearerAuth": []}]
@@ -212,21 +203,3 @@ def _plain_error(status: int, code: str, message: str) -> dict[str, Any]:
         "body": json.dumps({"error": {"code": code, "message": message}}),
         "isBase64Encoded": False,
     }
-
-
-def create_sqs_handler(
-    record_handler: Callable[[Any], Any],
-) -> Callable[[dict[str, Any], LambdaContext], dict]:
-    """The Lambda entry point for an SQS-triggered function: records processed concurrently
-    by an async handler, partial batch failures reported so only failed records return."""
-    processor = AsyncBatchProcessor(event_type=EventType.SQS)
-
-    @logger.inject_lambda_context
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
-    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
-        return async_process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-
-    return lambda_handler

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 APP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -24,15 +23,6 @@ def not_instance_tenant(app_id: str) -> str:
     if is_instance_tenant(app_id):
         raise ValueError(f"app ids starting with {INSTANCE_TENANT_PREFIX} are reserved")
     return app_id
-
-
-AppIdPath = Annotated[
-    str,
-    Path(
-        pattern=APP_ID_PATTERN,
-        description="App id: 1-128 characters of letters, digits, `.`, `_`, `:` and `-`",
-    ),
-]
 
 
 def _check_vapid_subject(value: str | None) -> str | None:

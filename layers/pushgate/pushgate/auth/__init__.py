@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler.request import Request
-
 from pushgate.auth.principal import (
     SCOPE_ADMIN,
     SCOPE_CONFIG,
@@ -25,7 +23,6 @@ __all__ = [
     "SCOPE_SEND",
     "Principal",
     "TokenVerifier",
-    "current_principal",
     "get_verifier",
     "require_admin",
     "require_app_access",
@@ -35,18 +32,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # The token verifier (and PyJWT with it) loads on first use: the deliver and receipts
-    # functions only need Principal, through the device registry.
+    # functions only need Principal, through the device registry. The HTTP functions get the
+    # caller from `pushgate.params.current_principal`.
     if name in ("TokenVerifier", "get_verifier"):
         from pushgate.auth import tokens
 
         return getattr(tokens, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def current_principal(request: Request) -> Principal:
-    """Route dependency: the authenticated caller (401 when there is none)."""
-    from pushgate.auth.tokens import get_verifier
-
-    headers = request.headers or {}
-    authorization = headers.get("authorization") or headers.get("Authorization")
-    return get_verifier().authenticate(authorization)

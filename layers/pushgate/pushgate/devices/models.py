@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from pushgate.apps.models import APP_ID_PATTERN, not_instance_tenant
 from pushgate.devices.addresses import Platform
 
 DEVICE_ID_PATTERN = r"^dev_[a-z2-7]{32}$"
-DeviceIdPath = Annotated[str, Path(pattern=DEVICE_ID_PATTERN, description="A device id")]
-PageLimit = Annotated[int, Query(ge=1, le=100, description="Devices per page")]
-Cursor = Annotated[
-    str | None,
-    Query(max_length=512, description="`next_cursor` of the previous page; opaque"),
-]
 
 
 class RegisterDeviceRequest(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from pushgate.apps.models import MAX_DAILY_QUOTA
@@ -19,22 +18,6 @@ TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$"
 NONCE_PATTERN = r"^[A-Za-z0-9._~+/=-]{16,128}$"
 MAX_SIGNATURE_LENGTH = 512
 
-InstancePath = Annotated[
-    str,
-    Path(
-        pattern=INSTANCE_PATTERN,
-        description="Instance name: lower-case letters, digits, `.`, `_`, `-`, optional `:port`",
-    ),
-]
-SignatureHeader = Annotated[
-    str | None,
-    Header(
-        alias="x-push-signature",
-        max_length=MAX_SIGNATURE_LENGTH,
-        description="base64 of an ES256 signature (raw r‖s or DER) over the RFC 8785 canonical "
-        "JSON of the body; a signature over the exact raw body also verifies",
-    ),
-]
 Timestamp = Annotated[
     StrictStr | StrictInt | StrictFloat,
     Field(description="RFC 3339 string, or epoch seconds or milliseconds"),

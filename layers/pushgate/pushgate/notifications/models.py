@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 Urgency = Literal["very-low", "low", "normal", "high"]
@@ -15,7 +14,6 @@ FinalStatus = Literal["delivered", "failed", "invalid_token", "expired"]
 MAX_TTL_SECONDS = 2_419_200  # RFC 8030 services keep messages up to four weeks
 MAX_WEBPUSH_PLAINTEXT = 3993  # 4096-byte record minus RFC 8291 overhead
 NOTIFICATION_ID_PATTERN = r"^ntf_[0-9a-z]{26}$"
-NotificationIdPath = Annotated[str, Path(pattern=NOTIFICATION_ID_PATTERN)]
 UserId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 # FCM refuses these data keys; notification_id is pushgate's own.
 _RESERVED_DATA_KEYS = {"from", "notification", "message_type", "notification_id"}

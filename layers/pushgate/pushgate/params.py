@@ -1,0 +1,63 @@
+"""The HTTP routes' parameters: path, query and header annotations, and the caller.
+
+Only the HTTP functions import this. Powertools' OpenAPI parameter classes load its whole
+event-handler package (~100 ms of a cold start), which the SQS workers never need; keeping
+every `Path`/`Query`/`Header` here keeps the models and services they share HTTP-free.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.request import Request
+
+from pushgate.apps.models import APP_ID_PATTERN
+from pushgate.auth import Principal
+from pushgate.devices.models import DEVICE_ID_PATTERN
+from pushgate.gateway.models import INSTANCE_PATTERN, MAX_SIGNATURE_LENGTH
+from pushgate.notifications.models import NOTIFICATION_ID_PATTERN
+
+AppIdPath = Annotated[
+    str,
+    Path(
+        pattern=APP_ID_PATTERN,
+        description="App id: 1-128 characters of letters, digits, `.`, `_`, `:` and `-`",
+    ),
+]
+DeviceIdPath = Annotated[str, Path(pattern=DEVICE_ID_PATTERN, description="A device id")]
+NotificationIdPath = Annotated[str, Path(pattern=NOTIFICATION_ID_PATTERN)]
+InstancePath = Annotated[
+    str,
+    Path(
+        pattern=INSTANCE_PATTERN,
+        description="Instance name: lower-case letters, digits, `.`, `_`, `-`, optional `:port`",
+    ),
+]
+PageLimit = Annotated[int, Query(ge=1, le=100, description="Devices per page")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=512, description="`next_cursor` of the previous page; opaque"),
+]
+SignatureHeader = Annotated[
+    str | None,
+    Header(
+        alias="x-push-signature",
+        max_length=MAX_SIGNATURE_LENGTH,
+        description="base64 of an ES256 signature (raw r‖s or DER) over the RFC 8785 canonical "
+        "JSON of the body; a signature over the exact raw body also verifies",
+    ),
+]
+
+
+def current_principal(request: Request) -> Principal:
+    """Route dependency: the authenticated caller (401 when there is none)."""
+    from pushgate.auth.tokens import get_verifier
+
+    headers = request.headers or {}
+    authorization = headers.get("authorization") or headers.get("Authorization")
+    return get_verifier().authenticate(authorization)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
