@@ -30,7 +30,7 @@ from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.devices import DeviceRecord
-from pushgate.storage.notifications import NotificationRecord
+from pushgate.storage.notifications import RETENTION_SECONDS, NotificationRecord
 from pushgate.urls import UnsafeUrlError, check_outbound_url
 from pushgate.webhooks.models import Receipt, ReceiptMessage
 
@@ -108,7 +108,8 @@ async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
     reached a final outcome and re-emits their receipts, since the failure may have come
     before they were queued; receipts carry a stable id, so the tenant can deduplicate."""
     # Storage calls are blocking: run them on threads so the records of one batch overlap.
-    previous, devices = await asyncio.to_thread(_load, job, redelivered)
+    recorded, devices = await asyncio.to_thread(_load, job, redelivered)
+    previous = recorded or {}
     pending = [
         d for d in devices if previous.get(d.device_id, {}).get("status") not in FINAL_STATUSES
     ]
@@ -143,7 +144,7 @@ async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
             for device in pending
         )
     )
-    await asyncio.to_thread(_finish, job, app, results)
+    await asyncio.to_thread(_finish, job, app, results, first_record=recorded is None)
     for result in results:
         metrics.add_metric(
             name=f"Deliveries{(result.final or 'retrying').title().replace('_', '')}",
@@ -152,8 +153,9 @@ async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
         )
 
 
-def _load(job: DeliveryJob, redelivered: bool) -> tuple[dict[str, Any], list[DeviceRecord]]:
-    previous: dict[str, Any] = {}
+def _load(job: DeliveryJob, redelivered: bool) -> tuple[dict[str, Any] | None, list[DeviceRecord]]:
+    """(the outcomes recorded so far, None while the notification has no item; the devices)."""
+    previous: dict[str, Any] | None = None
     if redelivered or job.attempt > 0:  # a first delivery has no earlier outcomes to read
         try:
             record = NotificationRecord.get(job.notification_id)
@@ -165,13 +167,15 @@ def _load(job: DeliveryJob, redelivered: bool) -> tuple[dict[str, Any], list[Dev
     return previous, list(DeviceRecord.batch_get(job.device_ids))
 
 
-def _finish(job: DeliveryJob, app: AppKeys | None, results: list[DeviceResult]) -> None:
+def _finish(
+    job: DeliveryJob, app: AppKeys | None, results: list[DeviceResult], *, first_record: bool
+) -> None:
     """Drop dead devices, record outcomes, re-queue what waits, then queue receipts (in that
     order, so a status that reads final is the whole truth)."""
     for result in results:
         if result.final == "invalid_token":
             remove_device(result.device)
-    _record(job, results)
+    _record(job, results, first_record=first_record)
     _requeue(job, [r for r in results if r.final is None])
     _emit_receipts(
         job,
@@ -321,22 +325,37 @@ async def _send(rt: Runtime, job: DeliveryJob, app: AppKeys, address: PushAddres
     return Outcome.failed("unknown_channel")
 
 
-def _record(job: DeliveryJob, results: list[DeviceResult]) -> None:
-    """One UpdateItem per job (per 25 devices: an update expression is capped at 4 KB)."""
+def _record(job: DeliveryJob, results: list[DeviceResult], *, first_record: bool) -> None:
+    """The notification's first outcomes put its item (until then its status is read from
+    the send request's item); later ones update their entries, one UpdateItem per 25
+    devices (an update expression is capped at 4 KB)."""
     now = clock.rfc3339()
-    for start in range(0, len(results), _OUTCOMES_PER_UPDATE):
+    entries = {
+        r.device.device_id: {
+            "platform": r.device.platform,
+            "status": r.final or "queued",
+            "error": _error(r),
+            "attempts": r.attempts,
+            "updated_at": now,
+        }
+        for r in results
+    }
+    if first_record:
+        NotificationRecord(
+            job.notification_id,
+            app_id=job.app_id,
+            user_id=job.user_id,
+            created_at=clock.rfc3339(job.created_at),
+            expires_at=int(job.created_at) + RETENTION_SECONDS,
+            deliveries=entries,
+        ).save()
+        return
+    device_ids = list(entries)
+    for start in range(0, len(device_ids), _OUTCOMES_PER_UPDATE):
         NotificationRecord(job.notification_id).update(
             actions=[
-                NotificationRecord.deliveries[r.device.device_id].set(
-                    {
-                        "platform": r.device.platform,
-                        "status": r.final or "queued",
-                        "error": _error(r),
-                        "attempts": r.attempts,
-                        "updated_at": now,
-                    }
-                )
-                for r in results[start : start + _OUTCOMES_PER_UPDATE]
+                NotificationRecord.deliveries[device_id].set(entries[device_id])
+                for device_id in device_ids[start : start + _OUTCOMES_PER_UPDATE]
             ],
             condition=NotificationRecord.notification_id.exists(),
         )

@@ -27,7 +27,11 @@ from pushgate.queues import OutgoingMessage, send_all
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.counters import daily_quota_key, release, reserve
-from pushgate.storage.notifications import RETENTION_SECONDS, NotificationRecord
+from pushgate.storage.notifications import (
+    RETENTION_SECONDS,
+    NotificationRecord,
+    NotificationRequestRecord,
+)
 
 _QUOTA_KEY_TTL_SECONDS = 2 * 86_400
 
@@ -51,7 +55,7 @@ def accept(app_id: str, recipients: Sequence[Recipient]) -> list[str]:
         raise BadRequestError(
             f"at most {settings.max_batch_size} notifications per request", code="batch_too_large"
         )
-    notification_ids = [ids.new_id("ntf") for _ in recipients]
+    notification_ids = ids.new_group("ntf", len(recipients))
     for notification_id, recipient in zip(notification_ids, recipients, strict=True):
         size = len(recipient.message.webpush_payload(notification_id))
         if size > MAX_WEBPUSH_PLAINTEXT:
@@ -119,45 +123,68 @@ def _enabled_app(app_id: str) -> AppRecord:
 def _record(
     app_id: str, notification_ids: list[str], recipients: Sequence[Recipient], now: float
 ) -> None:
-    created_at = clock.rfc3339(now)
-    with NotificationRecord.batch_write() as batch:
-        for notification_id, recipient in zip(notification_ids, recipients, strict=True):
-            batch.save(
-                NotificationRecord(
-                    notification_id,
-                    app_id=app_id,
-                    user_id=recipient.user_id,
-                    created_at=created_at,
-                    expires_at=int(now) + RETENTION_SECONDS,
-                    deliveries={},
-                )
-            )
+    """One item for the whole request; each notification gets its own at its first delivery
+    (see pushgate.storage.notifications)."""
+    group_key, _ = ids.group_key(notification_ids[0])
+    NotificationRequestRecord(
+        group_key,
+        app_id=app_id,
+        user_ids=[recipient.user_id for recipient in recipients],
+        created_at=clock.rfc3339(now),
+        expires_at=int(now) + RETENTION_SECONDS,
+    ).save()
 
 
 def notification_status(principal: Principal, notification_id: str) -> NotificationStatusResponse:
     """The notification and each device's delivery status; 404 unless the caller owns it."""
-    try:
-        record = NotificationRecord.get(notification_id)
-    except NotificationRecord.DoesNotExist:
-        record = None
-    allowed = record is not None and (
+    status = _delivered_status(notification_id) or _queued_status(notification_id)
+    allowed = status is not None and (
         principal.is_admin
         or (
             principal.kind == "service"
-            and principal.subject == record.app_id
+            and principal.subject == status.app_id
             and SCOPE_SEND in principal.scopes
         )
     )
-    if record is None or not allowed:
+    if status is None or not allowed:
         raise NotFoundError("no such notification")
-    deliveries = [
-        Delivery(device_id=device_id, **entry)
-        for device_id, entry in sorted((record.deliveries or {}).as_dict().items())
-    ]
+    return status
+
+
+def _delivered_status(notification_id: str) -> NotificationStatusResponse | None:
+    """From the notification's own item, written at its first delivery attempt."""
+    try:
+        record = NotificationRecord.get(notification_id)
+    except NotificationRecord.DoesNotExist:
+        return None
     return NotificationStatusResponse(
         notification_id=record.notification_id,
         app_id=record.app_id,
         user_id=record.user_id,
         created_at=record.created_at,
-        deliveries=deliveries,
+        deliveries=[
+            Delivery(device_id=device_id, **entry)
+            for device_id, entry in sorted((record.deliveries or {}).as_dict().items())
+        ],
+    )
+
+
+def _queued_status(notification_id: str) -> NotificationStatusResponse | None:
+    """From its send request's item: accepted, no delivery attempt recorded yet."""
+    try:
+        group_key, index = ids.group_key(notification_id)
+    except ValueError:  # a well-formed id pushgate never minted
+        return None
+    try:
+        request = NotificationRequestRecord.get(group_key)
+    except NotificationRequestRecord.DoesNotExist:
+        return None
+    if index >= len(request.user_ids):
+        return None
+    return NotificationStatusResponse(
+        notification_id=notification_id,
+        app_id=request.app_id,
+        user_id=request.user_ids[index],
+        created_at=request.created_at,
+        deliveries=[],
     )
