@@ -15,6 +15,12 @@ consistent, which a GSI query always is; a query rounds its total), writes per 1
 item written (for an update, the item after it, from `ALL_NEW` when the call asked for it,
 else 1 KB assumed); transactions cost double. SQS bills a request per 64 KB of payload.
 
+Lambda duration is the one share that depends on speed, and the emulator answers slower than
+DynamoDB and SQS do (and one call at a time): the bill also reports the share of the billed
+time spent with an AWS call in flight, and a second total (`..._aws_at_10ms_...`) with that
+time rescaled as if every call took AWS_CALL_MS, a conservative in-region latency for
+DynamoDB and SQS. The verdict is on the measured total.
+
 Prices: us-east-1 list prices (aws.amazon.com/{lambda,dynamodb,sqs,kms,api-gateway,
 cloudwatch}/pricing), without free tiers.
 """
@@ -41,6 +47,7 @@ DEVICES_PER_USER = 2
 DELIVERIES = USERS * DEVICES_PER_USER
 LATENCY_MS = 50
 SNS_MOBILE_PUSH_PER_MILLION = 0.50
+AWS_CALL_MS = 10.0
 PRICES = {  # USD, us-east-1, list
     "lambda_gb_second_arm64": 0.0000133334,
     "lambda_request": 0.20 / 1e6,
@@ -197,6 +204,8 @@ class _Bill:
         self.memory_mb = memory_mb
         self.calls: list[_aws_calls.AwsCall] = []
         self.durations: dict[str, list[float]] = defaultdict(list)
+        # Per invocation: (wall time with an AWS call in flight, calls made).
+        self.aws_waits: dict[str, list[tuple[float, int]]] = defaultdict(list)
         self.log_bytes = 0
         self.poller: Counter[str] = Counter()
         self.poller_chunks = 0
@@ -214,6 +223,8 @@ class _Bill:
                 elapsed = time.perf_counter() - started
                 _aws_calls.stop()
         self.durations[function_id].append(elapsed)
+        waited = _aws_calls.busy_seconds(recorder.intervals())
+        self.aws_waits[function_id].append((min(waited, elapsed), len(recorder.calls)))
         self.log_bytes += output.bytes
         self.calls += recorder.calls
         return result
@@ -233,7 +244,9 @@ class _Bill:
 
     # -- pricing --------------------------------------------------------------------------
 
-    def costs(self) -> dict[str, float]:
+    def costs(self, aws_call_ms: float | None = None) -> dict[str, float]:
+        """USD by item; `aws_call_ms` rescales the AWS wait in each invocation's duration
+        to that many ms per call."""
         rru = wru = 0.0
         sqs_chunks = kms = 0
         for call in self.calls:
@@ -245,9 +258,12 @@ class _Bill:
             elif call.service == "kms":
                 kms += 1
         gb_seconds = sum(
-            math.ceil(seconds * 1000) / 1000 * self.memory_mb[function_id] / 1024
+            math.ceil(self._billed(seconds, wait, aws_call_ms) * 1000)
+            / 1000
+            * self.memory_mb[function_id]
+            / 1024
             for function_id, durations in self.durations.items()
-            for seconds in durations
+            for seconds, wait in zip(durations, self.aws_waits[function_id], strict=True)
         )
         invocations = sum(len(durations) for durations in self.durations.values())
         return {
@@ -261,8 +277,24 @@ class _Bill:
             "cloudwatch_logs": self.log_bytes / 1e9 * PRICES["cloudwatch_logs_gb"],
         }
 
-    def per_million(self) -> float:
-        return sum(self.costs().values()) / DELIVERIES * 1e6
+    @staticmethod
+    def _billed(seconds: float, wait: tuple[float, int], aws_call_ms: float | None) -> float:
+        if aws_call_ms is None:
+            return seconds
+        waited, calls = wait
+        if not calls:
+            return seconds
+        mean_call = waited / calls  # as measured, queueing at the emulator included
+        return seconds - waited + waited * min(1.0, aws_call_ms / 1000 / mean_call)
+
+    def per_million(self, aws_call_ms: float | None = None) -> float:
+        return sum(self.costs(aws_call_ms).values()) / DELIVERIES * 1e6
+
+    def aws_wait_share(self) -> float:
+        """The share of all invocations' wall time with an AWS call in flight."""
+        total = sum(sum(durations) for durations in self.durations.values())
+        waited = sum(w for waits in self.aws_waits.values() for w, _ in waits)
+        return waited / total if total else 0.0
 
     def figures(self, variant: str) -> dict[str, float]:
         counts = Counter(f"{call.service}:{call.operation}" for call in self.calls)
@@ -270,7 +302,15 @@ class _Bill:
         units = [_request_units(call) for call in self.calls if call.service == "dynamodb"]
         figures: dict[str, float] = {
             f"{variant}_usd_per_million": round(self.per_million(), 3),
+            f"{variant}_usd_per_million_aws_at_{AWS_CALL_MS:g}ms": round(
+                self.per_million(AWS_CALL_MS), 3
+            ),
+            f"{variant}_lambda_time_waiting_on_aws_share": round(self.aws_wait_share(), 3),
         }
+        if self.calls:
+            figures[f"{variant}_aws_call_ms_mean"] = round(
+                sum(call.ended - call.started for call in self.calls) / len(self.calls) * 1000, 1
+            )
         for name, usd in sorted(self.costs().items(), key=lambda item: -item[1]):
             figures[f"{variant}_{name}_usd_per_million"] = round(usd / DELIVERIES * 1e6, 3)
         figures[f"{variant}_dynamodb_wru_per_delivery"] = round(

@@ -29,6 +29,9 @@ JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 GOOGLE_SCOPE_PREFIX = "https://www.googleapis.com/auth/"
+# The audience Google's token endpoint accepts (google-auth always sends it, whatever the
+# key file's token_uri); the stand-in's own token URL stands in for it as well.
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 # Google refuses assertions that live longer than an hour.
 MAX_ASSERTION_LIFETIME = 3600
 DEFAULT_TOKEN_LIFETIME = 3599
@@ -277,7 +280,7 @@ class FcmStandin(StandinServer[FcmMessage]):
             )
         except jwt.PyJWTError:
             raise _oauth_error("invalid_grant", "Invalid JWT Signature.") from None
-        if claims.get("aud") != self.token_uri:
+        if claims.get("aud") not in (self.token_uri, GOOGLE_TOKEN_AUDIENCE):
             raise _oauth_error(
                 "invalid_grant",
                 f"Invalid JWT: Failed audience check. The right audience is {self.token_uri}",

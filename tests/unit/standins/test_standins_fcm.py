@@ -115,12 +115,24 @@ def test_fcm_token_endpoint_refuses_an_untrusted_service_account(
 def test_fcm_token_endpoint_refuses_another_audience(
     http: httpx.Client, fcm: FcmStandin, account: dict[str, str]
 ) -> None:
-    assertion = google_assertion(account, audience="https://oauth2.googleapis.com/token")
+    assertion = google_assertion(account, audience="https://accounts.example.com/token")
 
     reply = http.post(fcm.token_uri, data=token_request(assertion))
 
     assert refusal_of(reply) == (400, "invalid_grant")
     assert "audience" in reply.json()["error_description"]
+
+
+def test_fcm_token_endpoint_accepts_googles_own_token_audience(
+    http: httpx.Client, fcm: FcmStandin, account: dict[str, str]
+) -> None:
+    # google-auth (firebase-admin) always names Google's endpoint, whatever token_uri says.
+    assertion = google_assertion(account, audience="https://oauth2.googleapis.com/token")
+
+    reply = http.post(fcm.token_uri, data=token_request(assertion))
+
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["token_type"] == "Bearer"
 
 
 def test_fcm_token_endpoint_refuses_an_expired_assertion(
