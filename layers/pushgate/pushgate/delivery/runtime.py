@@ -18,6 +18,7 @@ import certifi
 import httpx
 
 from pushgate.providers import (
+    CookielessClient,
     FcmAccessTokens,
     FcmSender,
     NtfySender,
@@ -53,7 +54,7 @@ def runtime() -> Runtime:
             http2=True,
             verify=_ssl_context(settings.ca_bundle),
         )
-        client = httpx.AsyncClient(transport=transport, follow_redirects=False)
+        client = CookielessClient(transport=transport, follow_redirects=False)
         tokens = FcmAccessTokens(client, token_url=settings.google_token_url)
         current = Runtime(
             client=client,

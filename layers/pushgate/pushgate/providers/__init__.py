@@ -4,7 +4,12 @@ over one injected `httpx.AsyncClient` and returning an `Outcome`.
 The exception tree is documented in `pushgate.providers.exceptions`.
 """
 
-from pushgate.providers._http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, ShardedTransport
+from pushgate.providers._http import (
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    CookielessClient,
+    ShardedTransport,
+)
 from pushgate.providers._rfc8030 import URGENCIES, Urgency
 from pushgate.providers.exceptions import (
     AccessTokenError,
@@ -32,6 +37,7 @@ __all__ = [
     "MAX_RETRY_AFTER",
     "URGENCIES",
     "AccessTokenError",
+    "CookielessClient",
     "FcmAccessTokens",
     "FcmMessage",
     "FcmSender",

@@ -19,7 +19,7 @@ from pushgate import aws, clock
 from pushgate.audit import record_change
 from pushgate.encryption import get_cipher
 from pushgate.observability import logger, metrics
-from pushgate.providers import parse_retry_after
+from pushgate.providers import CookielessClient, parse_retry_after
 from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
@@ -51,7 +51,7 @@ def _client() -> httpx.AsyncClient:
     loop_id = id(asyncio.get_running_loop())
     if loop_id not in _clients:
         _clients.clear()
-        _clients[loop_id] = httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT)
+        _clients[loop_id] = CookielessClient(follow_redirects=False, timeout=TIMEOUT)
     return _clients[loop_id]
 
 
