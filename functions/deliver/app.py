@@ -8,6 +8,7 @@ from pushgate.worker import create_sqs_handler
 # isort: split
 from pushgate.delivery.faults import crash_injecting
 from pushgate.delivery.handler import handle_record
+from pushgate.delivery.outbox import collecting_receipts
 
 # crash_injecting is a local-stack test hook (PUSHGATE_FAULT_CRASH_RATE); a pass-through in AWS.
-lambda_handler = crash_injecting(create_sqs_handler(handle_record))
+lambda_handler = crash_injecting(collecting_receipts(create_sqs_handler(handle_record)))

@@ -132,7 +132,7 @@ def test_group_ids_are_well_formed_distinct_and_map_back_to_their_index():
     ]
     assert ids.group_key(ids.new_group("ntf", 1)[0])[0] != members[0][:-2]
     for count in (0, ids.MAX_GROUP_SIZE + 1):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="a group holds"):
             ids.new_group("ntf", count)
 
 

@@ -23,8 +23,7 @@ NOT_IN_WORKERS = (
 )
 NOT_IN_HTTP_FUNCTIONS = ("aws_lambda_powertools.utilities.batch", "pushgate.worker")
 _PROBE = (
-    "import json, sys; sys.path[:0] = {paths!r}; import app; "
-    "print(json.dumps(sorted(sys.modules)))"
+    "import json, sys; sys.path[:0] = {paths!r}; import app; print(json.dumps(sorted(sys.modules)))"
 )
 
 

@@ -13,4 +13,4 @@ async def handle_record(record: SQSRecord) -> None:
     (a bug: SQS retries it, then the DLQ keeps it for inspection)."""
     job = DeliveryJob.model_validate_json(record.body)
     redelivered = int(record.attributes.approximate_receive_count or 1) > 1
-    await deliver(job, redelivered=redelivered)
+    await deliver(job, redelivered=redelivered, record_id=record.message_id)

@@ -18,7 +18,7 @@ from typing import Any
 
 from pushgate import clock
 from pushgate.crypto import VapidKey
-from pushgate.delivery import faults
+from pushgate.delivery import faults, outbox
 from pushgate.delivery.runtime import Runtime, default_fcm_account, runtime
 from pushgate.devices.addresses import FcmAddress, NtfyAddress, PushAddress, WebPushAddress
 from pushgate.devices.service import open_address, remove_device, user_devices
@@ -101,12 +101,17 @@ class DeviceResult:
     retry_delay: float = 0.0
 
 
-async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
+async def deliver(
+    job: DeliveryJob, *, redelivered: bool = False, record_id: str | None = None
+) -> None:
     """Deliver one job to a final outcome per device (or re-queue what must wait).
 
     A redelivered job (SQS gave it out again after a failure) skips devices that already
     reached a final outcome and re-emits their receipts, since the failure may have come
-    before they were queued; receipts carry a stable id, so the tenant can deduplicate."""
+    before they were queued; receipts carry a stable id, so the tenant can deduplicate.
+
+    `record_id` is the job's SQS message id: with it, receipts join the invocation's outbox
+    (`pushgate.delivery.outbox`) when there is one."""
     # Storage calls are blocking: run them on threads so the records of one batch overlap.
     recorded, devices = await asyncio.to_thread(_load, job, redelivered)
     previous = recorded or {}
@@ -120,6 +125,7 @@ async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
             _emit_receipts,
             job,
             app,
+            record_id,
             [
                 FinalOutcome(device_id, entry["platform"], entry["status"], entry.get("error"))
                 for device_id, entry in previous.items()
@@ -144,7 +150,7 @@ async def deliver(job: DeliveryJob, *, redelivered: bool = False) -> None:
             for device in pending
         )
     )
-    await asyncio.to_thread(_finish, job, app, results, first_record=recorded is None)
+    await asyncio.to_thread(_finish, job, app, record_id, results, first_record=recorded is None)
     for result in results:
         metrics.add_metric(
             name=f"Deliveries{(result.final or 'retrying').title().replace('_', '')}",
@@ -168,7 +174,12 @@ def _load(job: DeliveryJob, redelivered: bool) -> tuple[dict[str, Any] | None, l
 
 
 def _finish(
-    job: DeliveryJob, app: AppKeys | None, results: list[DeviceResult], *, first_record: bool
+    job: DeliveryJob,
+    app: AppKeys | None,
+    record_id: str | None,
+    results: list[DeviceResult],
+    *,
+    first_record: bool,
 ) -> None:
     """Drop dead devices, record outcomes, re-queue what waits, then queue receipts (in that
     order, so a status that reads final is the whole truth)."""
@@ -180,6 +191,7 @@ def _finish(
     _emit_receipts(
         job,
         app,
+        record_id,
         [
             FinalOutcome(r.device.device_id, r.device.platform, r.final, _error(r))
             for r in results
@@ -384,33 +396,38 @@ class FinalOutcome:
     error: str | None
 
 
-def _emit_receipts(job: DeliveryJob, app: AppKeys | None, receipts: list[FinalOutcome]) -> None:
+def _emit_receipts(
+    job: DeliveryJob, app: AppKeys | None, record_id: str | None, receipts: list[FinalOutcome]
+) -> None:
     """Queue one receipt per final outcome, for apps with an active webhook (apps without
-    one, such as gateway instances, have their outcomes on the notification only)."""
+    one, such as gateway instances, have their outcomes on the notification only): into the
+    invocation's outbox when there is one, else at once."""
     if not receipts:
         return
     if app is None or not app.wants_receipts:
         metrics.add_metric(name="ReceiptsDropped", unit="Count", value=len(receipts))
         return
     timestamp = clock.rfc3339()
-    messages = [
-        OutgoingMessage(
-            str(index),
-            ReceiptMessage(
-                receipt=Receipt(
-                    notification_id=job.notification_id,
-                    user_id=job.user_id,
-                    device_id=receipt.device_id,
-                    app_id=job.app_id,
-                    platform=receipt.platform,
-                    status=receipt.status,
-                    error=receipt.error,
-                    timestamp=timestamp,
-                )
-            ).model_dump_json(),
-        )
-        for index, receipt in enumerate(receipts)
+    bodies = [
+        ReceiptMessage(
+            receipt=Receipt(
+                notification_id=job.notification_id,
+                user_id=job.user_id,
+                device_id=receipt.device_id,
+                app_id=job.app_id,
+                platform=receipt.platform,
+                status=receipt.status,
+                error=receipt.error,
+                timestamp=timestamp,
+            )
+        ).model_dump_json()
+        for receipt in receipts
     ]
+    collecting = outbox.current()
+    if collecting is not None and record_id is not None:
+        collecting.add(record_id, bodies)
+        return
+    messages = [OutgoingMessage(str(index), body) for index, body in enumerate(bodies)]
     failed = send_all(get_settings().receipt_queue_url, messages)
     if failed:
         logger.error("receipts could not be queued", extra={"count": len(failed)})
