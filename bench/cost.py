@@ -18,8 +18,9 @@ else 1 KB assumed); transactions cost double. SQS bills a request per 64 KB of p
 Lambda duration is the one share that depends on speed, and the emulator answers slower than
 DynamoDB and SQS do (and one call at a time): the bill also reports the share of the billed
 time spent with an AWS call in flight, and a second total (`..._aws_at_10ms_...`) with that
-time rescaled as if every call took AWS_CALL_MS, a conservative in-region latency for
-DynamoDB and SQS. The verdict is on the measured total.
+time replaced by AWS_CALL_MS per call, one call after another: a conservative in-region
+latency for DynamoDB and SQS, and no credit for the calls a function overlaps. The verdict is
+on the measured total.
 
 Prices: us-east-1 list prices (aws.amazon.com/{lambda,dynamodb,sqs,kms,api-gateway,
 cloudwatch}/pricing), without free tiers.
