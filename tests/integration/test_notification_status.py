@@ -16,6 +16,7 @@ from pushgate.errors import NotFoundError
 from pushgate.notifications.models import DeliveryJob, MessageContent
 from pushgate.notifications.service import Recipient, accept, notification_status
 from pushgate.providers import Outcome
+from pushgate.storage.apps import AppRecord
 from pushgate.storage.devices import DeviceRecord
 from pushgate.storage.notifications import NotificationRecord, NotificationRequestRecord
 
@@ -73,6 +74,17 @@ def test_status_is_404_for_other_apps_ids_outside_the_request_and_unminted_ids(a
     ):
         with pytest.raises(NotFoundError):
             notification_status(principal, candidate)
+
+
+def test_status_of_a_gateway_instances_notification_is_for_admins_only(pushgate_env):
+    app_id = f"takos:tenant-{uuid.uuid4().hex[:8]}"
+    now = clock.rfc3339()
+    AppRecord(app_id, enabled=True, daily_quota=10, created_at=now, updated_at=now).save()
+    [notification_id] = accept(app_id, [Recipient("alice", MESSAGE)])
+
+    assert notification_status(ADMIN, notification_id).app_id == app_id
+    with pytest.raises(NotFoundError):
+        notification_status(_service(app_id), notification_id)
 
 
 def test_status_after_the_first_outcomes_comes_from_the_notifications_item(app_id):

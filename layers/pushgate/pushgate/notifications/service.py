@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pushgate import clock, ids
+from pushgate.apps.models import is_instance_tenant
 from pushgate.auth import SCOPE_SEND, Principal
 from pushgate.errors import (
     BadRequestError,
@@ -144,6 +145,8 @@ def notification_status(principal: Principal, notification_id: str) -> Notificat
             principal.kind == "service"
             and principal.subject == status.app_id
             and SCOPE_SEND in principal.scopes
+            # A gateway instance's app sends through signed payloads and has no token holder.
+            and not is_instance_tenant(status.app_id)
         )
     )
     if status is None or not allowed:
