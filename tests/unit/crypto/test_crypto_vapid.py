@@ -122,6 +122,13 @@ def test_vapid_key_load_reads_what_py_vapid_writes() -> None:
     assert b64u_decode(ours.public_key) == point
 
 
+def _truncated_pem() -> bytes:
+    """A PEM private-key document whose body is cut to four characters (no key in the source)."""
+    whole = pem_private(ec.generate_private_key(ec.SECP256R1()), serialization.PrivateFormat.PKCS8)
+    first, *_, last = whole.splitlines()
+    return b"\n".join([first, b"AAAA", last])
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -130,7 +137,7 @@ def test_vapid_key_load_reads_what_py_vapid_writes() -> None:
         bytes(32),
         (2**256 - 1).to_bytes(32, "big"),
         pem_private(ec.generate_private_key(ec.SECP384R1()), serialization.PrivateFormat.PKCS8),
-        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+        _truncated_pem(),
         None,
     ],
     ids=["empty", "garbage", "zero-scalar", "scalar-above-n", "p384", "bad-pem", "none"],
