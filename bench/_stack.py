@@ -26,6 +26,7 @@ import httpx
 from bench import _aws_calls
 from bench._services import Service
 from local.cfn import REGION
+from local.environ import patched_environ
 from local.pollers import build_sqs_event
 from local.stack import LocalStack
 from local.template import SqsEventSource
@@ -107,18 +108,12 @@ def environment(env: dict[str, str]) -> Iterator[None]:
     """os.environ updated with `env` and pushgate's per-container caches emptied, then both
     restored: each use is a fresh container (its modules already imported)."""
     _aws_calls.install()  # before any client exists, so every one of them is counted
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    reset_containers()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with patched_environ(env):
         reset_containers()
+        try:
+            yield
+        finally:
+            reset_containers()
 
 
 def reset_containers() -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -39,6 +38,7 @@ from typing import Any
 
 from bench import _aws_calls, _stack
 from bench._services import Service
+from local.environ import patched_environ
 from tests.standins import FcmStandin, WebPushStandin
 
 RECORDS = 100
@@ -395,7 +395,7 @@ def _firebase_send_each(fcm: Service, account: dict[str, str], ca_path: str, url
     import firebase_admin
     from firebase_admin import credentials, messaging
 
-    with _environ("REQUESTS_CA_BUNDLE", ca_path), _fcm_url(messaging, url):
+    with patched_environ({"REQUESTS_CA_BUNDLE": ca_path}), _fcm_url(messaging, url):
         app = firebase_admin.initialize_app(
             credentials.Certificate(account), name=f"bench-{uuid.uuid4().hex[:6]}"
         )
@@ -422,19 +422,6 @@ def _firebase_send_each(fcm: Service, account: dict[str, str], ca_path: str, url
     if sum(response.success_count for response in responses) != MESSAGES:
         raise RuntimeError("firebase-admin messages were not all delivered")
     return elapsed
-
-
-@contextlib.contextmanager
-def _environ(name: str, value: str) -> Iterator[None]:
-    saved = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = saved
 
 
 @contextlib.contextmanager

@@ -3,12 +3,13 @@ in-process code talk to the same AWS emulator."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from local.environ import patched_environ
 
 if TYPE_CHECKING:
     from local.stack import LocalStack
@@ -38,13 +39,5 @@ def aws_env(local_stack: LocalStack) -> Iterator[dict[str, str]]:
     restores the previous values afterwards."""
     env = local_stack.environment()
     env["PUSHGATE_ALLOW_PRIVATE_URLS"] = "1"
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
+    with patched_environ(env):
         yield env
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

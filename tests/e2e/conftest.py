@@ -44,6 +44,16 @@ class Api:
     def config(self, app_id: str) -> httpx.Response:
         return self.request("GET", f"/push/config/{app_id}", self.admin)
 
+    def enrol_instance(self, instance: str, origin: str) -> None:
+        """Enrol (or re-enable) a gateway instance whose well-known document is at `origin`."""
+        enrolled = self.request(
+            "PUT",
+            f"/push/instances/{instance}",
+            self.admin,
+            json={"domain": origin, "enabled": True},
+        )
+        assert enrolled.status_code in (200, 201), enrolled.text
+
 
 @pytest.fixture(scope="session")
 def api(local_stack: LocalStack) -> Iterator[Api]:

@@ -351,13 +351,7 @@ def gateway(api: Api) -> Iterator[Gateway]:
     with WellKnownServer() as server:
         client = GatewayClient.generate(f"abuse-{uuid.uuid4().hex[:8]}.example")
         server.publish(client.wellknown())
-        enrolled = api.request(
-            "PUT",
-            f"/push/instances/{client.instance}",
-            api.admin,
-            json={"domain": server.origin, "enabled": True},
-        )
-        assert enrolled.status_code in (200, 201), enrolled.text
+        api.enrol_instance(client.instance, server.origin)
         gateway = Gateway(api, client, server)
         # One valid registration and event, so the tenant app exists and has state to keep.
         first = client.register("victim", FCM_TOKEN, "android")

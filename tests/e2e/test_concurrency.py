@@ -88,13 +88,7 @@ def test_concurrency_a_replayed_gateway_nonce_is_accepted_once(api: Api, wellkno
     instance = f"race-{uuid.uuid4().hex[:8]}.example"
     client = GatewayClient.generate(instance)
     wellknown.publish(client.wellknown())
-    enrolled = api.request(
-        "PUT",
-        f"/push/instances/{instance}",
-        api.admin,
-        json={"domain": wellknown.origin, "enabled": True},
-    )
-    assert enrolled.status_code in (200, 201), enrolled.text
+    api.enrol_instance(instance, wellknown.origin)
     signed = client.register("rita", f"nonce-{uuid.uuid4().hex}:APA91b" + "n" * 100, "android")
 
     # When the same signed request (one nonce) arrives 20 times at once

@@ -110,13 +110,7 @@ class Fixtures:
             json={"enabled": True, "daily_quota": 100_000_000, "webhook_url": None},
         )
         assert patched.status_code == 200, patched.text
-        enrolled = api.request(
-            "PUT",
-            f"/push/instances/{self.client.instance}",
-            api.admin,
-            json={"domain": self.origin, "enabled": True},
-        )
-        assert enrolled.status_code in (200, 201), enrolled.text
+        api.enrol_instance(self.client.instance, self.origin)
 
     def _registration(self) -> dict[str, Any]:
         token = f"fuzz-{uuid.uuid4().hex}:APA91b" + "z" * 120
