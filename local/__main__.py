@@ -70,7 +70,9 @@ def _banner(api_url: str, aws_url: str, log_dir: Path, verbose: bool) -> str:
             "pushgate local stack is up",
             f"  API        {api_url}",
             f"  AWS        {aws_url}   (aws --endpoint-url {aws_url} dynamodb list-tables)",
-            f"  issuer     {api_url}/_local   (POST /token, GET /jwks.json)",
+            f"  issuers    {api_url}/_local   (POST /token, GET /jwks.json; every role)",
+            f"             {api_url}/_local/second   "
+            '(POST /_local/token with "issuer": "second"; user and service roles)',
             "  logs       " + ("this console" if verbose else f"{logs}/<Function>.log"),
             "",
             "Quick start:",

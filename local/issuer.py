@@ -1,5 +1,9 @@
-"""The development JWT issuer: an ES256 key that lives only in memory, a token endpoint and
-its JWKS, so the functions can verify tokens exactly as they verify a real issuer's."""
+"""The development JWT issuers: ES256 keys that live only in memory, a token endpoint and
+their JWKS, so the functions verify tokens exactly as they verify a real issuer's.
+
+The local stack trusts two of them, so cross-issuer attacks run end to end: the default one
+(`/_local`, trusted for every role) and a second one (`/_local/second`, trusted for the
+`user` and `service` roles only), picked with `"issuer": "second"` in a token request."""
 
 from __future__ import annotations
 
@@ -8,17 +12,19 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-__all__ = ["DEFAULT_TTL", "MAX_TTL", "DevIssuer", "TokenRequestError"]
+__all__ = ["ALL_ROLES", "DEFAULT_TTL", "MAX_TTL", "DevIssuer", "DevIssuers", "TokenRequestError"]
 
 DEFAULT_TTL = 3600
 MAX_TTL = 86400
-_FIELDS = {"sub", "scope", "aud", "ttl"}
+ALL_ROLES = ("user", "service", "admin")
+SECOND = "second"
+_FIELDS = {"sub", "scope", "aud", "ttl", "issuer"}
 
 
 class TokenRequestError(ValueError):
@@ -32,9 +38,10 @@ def _b64url(data: bytes) -> str:
 class DevIssuer:
     """Mints ES256 access tokens for `issuer_url` (…/_local) and publishes the public key."""
 
-    def __init__(self, issuer_url: str) -> None:
+    def __init__(self, issuer_url: str, roles: Sequence[str] = ALL_ROLES) -> None:
         self.issuer_url = issuer_url.rstrip("/")
         self.jwks_url = f"{self.issuer_url}/jwks.json"
+        self.roles = tuple(roles)
         self._key = ec.generate_private_key(ec.SECP256R1())
         numbers = self._key.public_key().public_numbers()
         public = {
@@ -55,9 +62,14 @@ class DevIssuer:
         return {"keys": [dict(self._jwk)]}
 
     @property
+    def trusted_issuer(self) -> dict[str, Any]:
+        """This issuer's entry in PUSHGATE_TRUSTED_ISSUERS."""
+        return {"issuer": self.issuer_url, "jwks_url": self.jwks_url, "roles": list(self.roles)}
+
+    @property
     def trusted_issuers(self) -> str:
-        """The PUSHGATE_TRUSTED_ISSUERS value that makes functions trust this issuer."""
-        return json.dumps([{"issuer": self.issuer_url, "jwks_url": self.jwks_url}])
+        """The PUSHGATE_TRUSTED_ISSUERS value that makes functions trust this issuer alone."""
+        return json.dumps([self.trusted_issuer])
 
     def mint(
         self,
@@ -82,6 +94,11 @@ class DevIssuer:
     def token_response(self, body: bytes) -> dict[str, Any]:
         """Handles a token request body; raises TokenRequestError when it is not valid."""
         request = _parse_token_request(body)
+        if "issuer" in request:
+            raise TokenRequestError("this issuer takes no issuer field")
+        return self._respond(request)
+
+    def _respond(self, request: dict[str, Any]) -> dict[str, Any]:
         ttl = request.get("ttl", DEFAULT_TTL)
         token = self.mint(
             request["sub"], scope=request.get("scope"), aud=request.get("aud"), ttl=ttl
@@ -89,13 +106,43 @@ class DevIssuer:
         return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
 
 
+class DevIssuers:
+    """The local stack's two issuers under one base URL (`…/_local`): the default one, and
+    the second one at `…/_local/second`."""
+
+    def __init__(self, base_url: str) -> None:
+        self.default = DevIssuer(base_url, ALL_ROLES)
+        self.second = DevIssuer(f"{base_url.rstrip('/')}/{SECOND}", ("user", "service"))
+
+    def __iter__(self) -> Iterator[DevIssuer]:
+        return iter((self.default, self.second))
+
+    def named(self, name: str | None) -> DevIssuer:
+        """The issuer a token request names (`issuer`: absent or "default", or "second")."""
+        if name in (None, "default"):
+            return self.default
+        if name == SECOND:
+            return self.second
+        raise TokenRequestError('issuer must be "default" or "second"')
+
+    @property
+    def trusted_issuers(self) -> str:
+        """The PUSHGATE_TRUSTED_ISSUERS value that makes functions trust both."""
+        return json.dumps([issuer.trusted_issuer for issuer in self])
+
+    def token_response(self, body: bytes) -> dict[str, Any]:
+        """A token from the issuer the body names; raises TokenRequestError."""
+        request = _parse_token_request(body)
+        return self.named(request.pop("issuer", None))._respond(request)
+
+
 def _parse_token_request(body: bytes) -> dict[str, Any]:
     try:
         request = json.loads(body or b"null")
     except ValueError as exc:
-        raise TokenRequestError("body must be JSON: {sub, scope?, aud?, ttl?}") from exc
+        raise TokenRequestError("body must be JSON: {sub, scope?, aud?, ttl?, issuer?}") from exc
     if not isinstance(request, dict):
-        raise TokenRequestError("body must be a JSON object: {sub, scope?, aud?, ttl?}")
+        raise TokenRequestError("body must be a JSON object: {sub, scope?, aud?, ttl?, issuer?}")
     unknown = sorted(set(request) - _FIELDS)
     if unknown:
         raise TokenRequestError(f"unknown field(s): {', '.join(unknown)}")
@@ -115,4 +162,6 @@ def _parse_token_request(body: bytes) -> dict[str, Any]:
     if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= MAX_TTL:
         raise TokenRequestError(f"ttl must be an integer number of seconds, 1..{MAX_TTL}")
     request["ttl"] = ttl
+    if not isinstance(request.get("issuer", ""), str):
+        raise TokenRequestError('issuer must be "default" or "second"')
     return request

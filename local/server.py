@@ -11,6 +11,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from local.apigw import (
     MAX_PAYLOAD_BYTES,
@@ -24,7 +25,7 @@ from local.apigw import (
     to_http_response,
 )
 from local.errors import InvocationError
-from local.issuer import DevIssuer, TokenRequestError
+from local.issuer import DevIssuer, DevIssuers, TokenRequestError
 
 __all__ = ["LocalApi", "LocalHttpServer"]
 
@@ -60,10 +61,10 @@ class LocalApi:
     """Answers one request: `/_local/*` from the issuer, anything else through the router
     to a function, the way API Gateway would."""
 
-    def __init__(self, *, router: Router, invoke: Invoke, issuer: DevIssuer, api_id: str) -> None:
+    def __init__(self, *, router: Router, invoke: Invoke, issuers: DevIssuers, api_id: str) -> None:
         self.router = router
         self._invoke = invoke
-        self._issuer = issuer
+        self._issuers = issuers
         self._api_id = api_id
 
     def handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
@@ -99,15 +100,10 @@ class LocalApi:
         path, method = request.raw_path, request.method.upper()
         endpoints: dict[str, tuple[str, Callable[[], HttpResponse]]] = {
             "/_local/token": ("POST", lambda: self._token(request)),
-            "/_local/jwks.json": ("GET", lambda: _json(200, self._issuer.jwks)),
             "/_local/health": ("GET", lambda: _json(200, {"status": "ok"})),
-            "/_local/.well-known/openid-configuration": (
-                "GET",
-                lambda: _json(
-                    200, {"issuer": self._issuer.issuer_url, "jwks_uri": self._issuer.jwks_url}
-                ),
-            ),
         }
+        for issuer in self._issuers:
+            endpoints.update(_issuer_endpoints(issuer))
         if path not in endpoints:
             return error_response(404, "not_found", f"no route for {method} {path}")
         allowed, answer = endpoints[path]
@@ -119,9 +115,19 @@ class LocalApi:
 
     def _token(self, request: HttpRequest) -> HttpResponse:
         try:
-            return _json(200, self._issuer.token_response(request.body))
+            return _json(200, self._issuers.token_response(request.body))
         except TokenRequestError as exc:
             return error_response(400, "invalid_request", str(exc))
+
+
+def _issuer_endpoints(issuer: DevIssuer) -> dict[str, tuple[str, Callable[[], HttpResponse]]]:
+    """An issuer's JWKS and discovery document, under its own path."""
+    base = urlsplit(issuer.issuer_url).path
+    discovery = {"issuer": issuer.issuer_url, "jwks_uri": issuer.jwks_url}
+    return {
+        f"{base}/jwks.json": ("GET", lambda: _json(200, issuer.jwks)),
+        f"{base}/.well-known/openid-configuration": ("GET", lambda: _json(200, discovery)),
+    }
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

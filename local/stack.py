@@ -20,7 +20,7 @@ from local.apigw import Router
 from local.cfn import REGION, Resolver, load_template
 from local.emulator import EmulatorServer
 from local.errors import LocalStackError, PortInUseError
-from local.issuer import DEFAULT_TTL, DevIssuer
+from local.issuer import DEFAULT_TTL, DevIssuer, DevIssuers
 from local.pollers import SqsPoller
 from local.provision import Provisioner, ResourceRegistry
 from local.runtime import FunctionPool
@@ -112,7 +112,7 @@ class LocalStack:
         self._passthrough: dict[str, str] = {}
         self.functions: dict[str, FunctionSpec] = {}
         self.api_url = self.aws_url = self.issuer_url = ""
-        self.issuer: DevIssuer | None = None
+        self.issuers: DevIssuers | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -148,7 +148,7 @@ class LocalStack:
         self._sockets.append(aws_socket)
         self.api_url = "http://{}:{}".format(*http_socket.getsockname()[:2])
         self.issuer_url = f"{self.api_url}/_local"
-        self.issuer = DevIssuer(self.issuer_url)
+        self.issuers = DevIssuers(self.issuer_url)
         self._emulator = EmulatorServer(aws_socket)
         try:
             self._emulator.start()
@@ -163,7 +163,7 @@ class LocalStack:
         template = load_template(self.template_path)
         parameters = dict(self._parameters)
         if "TrustedIssuers" in (template.get("Parameters") or {}):
-            parameters.setdefault("TrustedIssuers", self.issuer.trusted_issuers)
+            parameters.setdefault("TrustedIssuers", self.issuers.trusted_issuers)
         provisioner = Provisioner(
             template,
             client=self.client,
@@ -197,7 +197,7 @@ class LocalStack:
         api = LocalApi(
             router=Router(routes),
             invoke=self.invoke,
-            issuer=self.issuer,
+            issuers=self.issuers,
             api_id=str(api_ids[0]) if api_ids else "local",
         )
         self._http = LocalHttpServer(http_socket, api)
@@ -269,7 +269,7 @@ class LocalStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "PUSHGATE_LOCAL": "1",
                 "PUSHGATE_ALLOW_PRIVATE_URLS": "1" if self._allow_private_urls else "0",
-                "PUSHGATE_TRUSTED_ISSUERS": self.issuer.trusted_issuers if self.issuer else "[]",
+                "PUSHGATE_TRUSTED_ISSUERS": self.issuers.trusted_issuers if self.issuers else "[]",
             }
         )
         environment.update(self._env)
@@ -311,11 +311,24 @@ class LocalStack:
         ttl: int = DEFAULT_TTL,
         *,
         extra_claims: Mapping[str, Any] | None = None,
+        issuer: str | None = None,
     ) -> str:
-        """An access token from the development issuer, as `POST /_local/token` returns."""
-        if self.issuer is None:
+        """An access token from a development issuer (the default one, or `issuer="second"`),
+        as `POST /_local/token` returns."""
+        return self.dev_issuer(issuer).mint(
+            sub, scope=scope, aud=aud, ttl=ttl, extra_claims=extra_claims
+        )
+
+    @property
+    def issuer(self) -> DevIssuer | None:
+        """The default development issuer (trusted for every role)."""
+        return self.issuers.default if self.issuers else None
+
+    def dev_issuer(self, name: str | None = None) -> DevIssuer:
+        """A development issuer by the name a token request gives it."""
+        if self.issuers is None:
             raise LocalStackError("the stack is not started")
-        return self.issuer.mint(sub, scope=scope, aud=aud, ttl=ttl, extra_claims=extra_claims)
+        return self.issuers.named(name)
 
     def client(self, service_name: str) -> Any:
         """A boto3 client for the emulator (its own session: safe to use from any thread)."""

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from pushgate.api import BEARER, create_handler, create_resolver, error_responses, ok_responses
 from pushgate.apps.models import APP_ID_PATTERN
-from pushgate.auth import SCOPE_SEND, Principal, require_app_access
+from pushgate.auth import SCOPE_SEND, Principal
 from pushgate.errors import BadRequestError
 from pushgate.gateway.models import GatewayEventRequest
 from pushgate.notifications import service
@@ -27,6 +27,7 @@ from pushgate.notifications.models import (
     SendResponse,
 )
 from pushgate.params import CurrentPrincipal, NotificationIdPath, SignatureHeader
+from pushgate.policy import require_app_access
 
 app = create_resolver()
 IdempotencyKey = Annotated[

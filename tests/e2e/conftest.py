@@ -24,8 +24,17 @@ class Api:
         self.http = httpx.Client(base_url=stack.api_url, timeout=60)
         self.admin = stack.mint_token("ops", scope="push:admin")
 
-    def token(self, sub: str, *, scope: str | None = None, aud: list[str] | None = None) -> str:
-        return self.stack.mint_token(sub, scope=scope, aud=aud)
+    def token(
+        self,
+        sub: str,
+        *,
+        scope: str | None = None,
+        aud: list[str] | None = None,
+        issuer: str | None = None,
+    ) -> str:
+        """A token from the default development issuer, or `issuer="second"` (trusted for
+        the user and service roles only)."""
+        return self.stack.mint_token(sub, scope=scope, aud=aud, issuer=issuer)
 
     def request(self, method: str, path: str, token: str | None = None, **kwargs) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}))

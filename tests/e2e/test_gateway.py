@@ -181,14 +181,63 @@ def test_gateway_register_again_is_200_with_the_same_device(new_instance):
     assert instance.state()["enrolment"]["device_count"] == 1
 
 
-def test_gateway_tokens_are_stored_under_the_wellknown_tenant(new_instance):
-    tenant = f"tenant-{uuid.uuid4().hex[:8]}"
-    instance = new_instance(tenant=tenant)
+def test_gateway_tokens_are_stored_under_the_enrolled_tenant_whatever_the_document_says(
+    new_instance,
+):
+    # Given an instance whose document names one tenant and whose enrolment names another
+    instance = new_instance(tenant=f"document-{uuid.uuid4().hex[:8]}")
+    enrolled = f"enrolled-{uuid.uuid4().hex[:8]}"
+    assert instance.enrol(tenant=enrolled).status_code == 200
+    # When it registers a token
     response = instance.register("alice", fcm_token())
-    assert response.json()["registration"]["tenant"] == tenant
+    # Then the token belongs to the enrolled tenant
+    assert response.status_code == 201, response.text
+    assert response.json()["registration"]["tenant"] == enrolled
     state = instance.state()
-    assert state["enrolment"]["tenant_app_id"] == f"takos:{tenant}"
-    assert [d["user_id"] for d in state["devices"]["devices"]] == ["alice"]
+    assert state["enrolment"]["tenant_app_id"] == f"takos:{enrolled}"
+    devices = delivery_devices(instance, f"takos:{enrolled}")
+    assert [d["user_id"] for d in devices] == ["alice"]
+
+
+def delivery_devices(instance: Instance, app_id: str) -> list[dict]:
+    response = instance.api.request("GET", f"/push/devices/{app_id}", instance.api.admin)
+    assert response.status_code == 200, response.text
+    return response.json()["devices"]
+
+
+def test_gateway_refuses_a_document_tenant_outside_the_instance_domain(new_instance):
+    # The document of an instance served from 127.0.0.1 names a tenant that is neither the
+    # instance nor under 127.0.0.1: it could be anyone's, so it is not the instance's to take.
+    instance = new_instance(tenant=f"tenant-{uuid.uuid4().hex[:8]}")
+    before = instance.state()
+    assert _error(instance.register("alice", fcm_token())) == (403, "tenant_not_allowed")
+    assert _error(instance.event("alice")) == (403, "tenant_not_allowed")
+    assert instance.state() == before
+    unclaimed = f"/push/devices/takos:{instance.client.tenant}"
+    assert instance.api.request("GET", unclaimed, instance.api.admin).status_code == 404
+
+
+def test_gateway_instance_devices_cannot_be_deleted_with_a_service_token(new_instance):
+    instance = new_instance()
+    registered = instance.register("alice", fcm_token())
+    device_id = registered.json()["registration"]["device_id"]
+    api = instance.api
+    token = api.token(instance.app_id, scope="push:send push:config")
+    response = api.request("DELETE", f"/push/devices/{device_id}", token)
+    assert _error(response) == (404, "not_found")
+    assert instance.state()["enrolment"]["device_count"] == 1
+
+
+def test_gateway_registrations_are_rate_limited_per_user_like_users_own(new_instance):
+    instance = new_instance()
+    for _ in range(10):
+        assert instance.register("alice", fcm_token()).status_code == 201
+    before = instance.state()
+    limited = instance.register("alice", fcm_token())
+    assert _error(limited) == (429, "rate_limited")
+    assert int(limited.headers["retry-after"]) > 0
+    assert instance.state() == before
+    assert instance.register("bob", fcm_token()).status_code == 201
 
 
 def test_gateway_deregister_of_an_unknown_token_is_404(new_instance):
@@ -364,14 +413,41 @@ def test_gateway_refuses_a_disabled_instance(active_instance):
     assert active_instance.state() == before
 
 
-def test_gateway_refuses_a_tenant_that_another_instance_owns(new_instance):
-    owner = new_instance(tenant=f"shared-{uuid.uuid4().hex[:8]}")
+def test_gateway_refuses_a_tenant_that_another_enrolment_names(new_instance):
+    shared = f"shared-{uuid.uuid4().hex[:8]}"
+    owner = new_instance()
+    assert owner.enrol(tenant=shared).status_code == 200
     assert owner.register("alice", fcm_token()).status_code == 201
-    intruder = new_instance(tenant=owner.client.tenant)
+    intruder = new_instance()
+    assert intruder.enrol(tenant=shared).status_code == 200
     owner_before = owner.state()
     assert _error(intruder.event("alice")) == (403, "tenant_taken")
     assert _error(intruder.register("alice", fcm_token())) == (403, "tenant_taken")
     assert owner.state() == owner_before
+
+
+def test_gateway_enrolment_naming_a_tenant_takes_it_from_an_instance_that_used_its_name(
+    new_instance, delivery_stack
+):
+    # Given an instance that took the tenant named after it, and registered alice's device
+    squatter = new_instance()
+    squatted_token = fcm_token()
+    assert squatter.register("alice", squatted_token).status_code == 201
+    # When an admin enrols another instance naming that tenant
+    rightful = new_instance()
+    assert rightful.enrol(tenant=squatter.name).status_code == 200
+    token = fcm_token()
+    registered = rightful.register("alice", token)
+    # Then the enrolled instance owns it, the other is refused, and alice's events reach
+    # only the device the owner registered
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["registration"]["tenant"] == squatter.name
+    assert _error(squatter.event("alice")) == (403, "tenant_taken")
+    sent = rightful.event("alice")
+    assert sent.status_code == 202, sent.text
+    status = delivery_stack.wait_final(squatter.app_id, sent.json()["notification_id"], 1)
+    assert len(status["deliveries"]) == 1
+    assert [m for m in delivery_stack.fcm.delivered() if m.token == squatted_token] == []
 
 
 # ---------------------------------------------------------------- well-known documents
@@ -588,6 +664,27 @@ def test_gateway_open_mode_enrols_an_instance_on_its_first_valid_request(open_st
         f"takos:{client.instance}",
         1,
     )
+
+
+def test_gateway_open_mode_document_cannot_claim_another_instances_tenant(open_stack):
+    api = open_stack.api
+    with (
+        open_stack.instance() as (victim_server, victim),
+        open_stack.instance() as (attacker_server, attacker),
+    ):
+        # The attacker's document names the victim's tenant (the victim's instance name).
+        squatting = GatewayClient.generate(attacker.instance, tenant=victim.instance)
+        attacker_server.publish(squatting.wellknown())
+        request = squatting.register("alice", fcm_token(), "android")
+        response = api.http.post(request.path, content=request.body, headers=request.headers)
+        assert _error(response) == (403, "tenant_not_allowed")
+        request = victim.register("alice", fcm_token(), "android")
+        response = api.http.post(request.path, content=request.body, headers=request.headers)
+        assert response.status_code == 201, response.text
+        assert response.json()["registration"]["tenant"] == victim.instance
+        assert victim_server.fetches() == 1
+    devices = api.request("GET", f"/push/devices/takos:{victim.instance}", api.admin).json()
+    assert [d["user_id"] for d in devices["devices"]] == ["alice"]
 
 
 def test_gateway_open_mode_refuses_an_invalid_request_and_enrols_nothing(open_stack):

@@ -359,7 +359,16 @@ def test_worker_gets_the_template_environment_and_the_local_overrides(
     assert env["PUSHGATE_LOCAL"] == "1"
     assert env["PUSHGATE_ALLOW_PRIVATE_URLS"] == "1"
     assert json.loads(env["PUSHGATE_TRUSTED_ISSUERS"]) == [
-        {"issuer": stack.issuer_url, "jwks_url": f"{stack.issuer_url}/jwks.json"}
+        {
+            "issuer": stack.issuer_url,
+            "jwks_url": f"{stack.issuer_url}/jwks.json",
+            "roles": ["user", "service", "admin"],
+        },
+        {
+            "issuer": f"{stack.issuer_url}/second",
+            "jwks_url": f"{stack.issuer_url}/second/jwks.json",
+            "roles": ["user", "service"],
+        },
     ]
 
 

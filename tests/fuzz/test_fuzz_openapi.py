@@ -69,7 +69,7 @@ class Fixtures:
 
     def __init__(self, api: Api, client: GatewayClient, origin: str) -> None:
         self.api, self.client, self.origin = api, client, origin
-        self.app_id = api.new_app(daily_quota=100_000_000)
+        self.app_id = api.new_app(daily_quota=100_000_000, max_daily_quota=100_000_000)
         self.user = f"fuzz-{uuid.uuid4().hex[:6]}"
         self.restore()
         registered = api.request(
@@ -107,7 +107,15 @@ class Fixtures:
             "PATCH",
             f"/push/config/{self.app_id}",
             api.admin,
-            json={"enabled": True, "daily_quota": 100_000_000, "webhook_url": None},
+            json={
+                "enabled": True,
+                "suspended": None,
+                "daily_quota": 100_000_000,
+                "max_daily_quota": 100_000_000,
+                "webhook_url": None,
+                "user_issuer": None,
+                "service_issuers": None,
+            },
         )
         assert patched.status_code == 200, patched.text
         api.enrol_instance(self.client.instance, self.origin)

@@ -163,12 +163,49 @@ def test_bind_tenant_creates_an_enabled_app_with_a_vapid_key(pushgate_env):
     assert app.owner_instance == record.instance
 
 
-def test_bind_tenant_refuses_a_tenant_another_instance_owns(pushgate_env):
+def test_bind_tenant_refuses_a_tenant_another_enrolment_names(pushgate_env):
     tenant = f"t{uuid.uuid4().hex[:8]}"
-    owner = _enrol(f"a{uuid.uuid4().hex[:8]}.example")
-    intruder = _enrol(f"b{uuid.uuid4().hex[:8]}.example")
-    instances.bind_tenant(owner, tenant)
+    owner = _enrol(f"a{uuid.uuid4().hex[:8]}.example", tenant)
+    intruder = _enrol(f"b{uuid.uuid4().hex[:8]}.example", tenant)
+    instances.bind_tenant(owner, None)
     with pytest.raises(ForbiddenError) as refused:
-        instances.bind_tenant(intruder, tenant)
+        instances.bind_tenant(intruder, None)
     assert refused.value.code == "tenant_taken"
     assert AppRecord.get(f"takos:{tenant}").owner_instance == owner.instance
+
+
+def test_bind_tenant_takes_a_document_tenant_under_the_instance_domain(pushgate_env):
+    name = f"i{uuid.uuid4().hex[:8]}.example"
+    record = _enrol(name)
+    assert instances.bind_tenant(record, f"eu.{name}") == f"takos:eu.{name}"
+    assert AppRecord.get(f"takos:eu.{name}").user_issuer == f"takos-instance:{name}"
+
+
+@pytest.mark.parametrize(
+    "document_tenant",
+    ["social.example", "example", "xsocial.example", "attacker.example", "takos:other"],
+)
+def test_bind_tenant_refuses_a_document_tenant_outside_the_instance_domain(
+    pushgate_env, document_tenant
+):
+    record = _enrol(f"i{uuid.uuid4().hex[:8]}.attacker.example")
+    with pytest.raises(ForbiddenError) as refused:
+        instances.bind_tenant(record, document_tenant)
+    assert refused.value.code == "tenant_not_allowed"
+    with pytest.raises(AppRecord.DoesNotExist):
+        AppRecord.get(f"takos:{document_tenant}")
+
+
+def test_bind_tenant_enrolled_tenant_takes_over_a_claim_by_name_and_unbinds_the_claimer(
+    pushgate_env,
+):
+    squatter = _enrol(f"s{uuid.uuid4().hex[:8]}.example")
+    taken = instances.bind_tenant(squatter, None)
+    rightful = _enrol(f"r{uuid.uuid4().hex[:8]}.example", squatter.instance)
+    assert instances.bind_tenant(rightful, None) == taken
+    app = AppRecord.get(taken)
+    assert (app.owner_instance, app.owner_claim) == (rightful.instance, "admin")
+    assert app.user_issuer == f"takos-instance:{rightful.instance}"
+    with pytest.raises(ForbiddenError) as refused:
+        instances.bind_tenant(InstanceRecord.get(instance_key(squatter.instance)), None)
+    assert refused.value.code == "tenant_taken"

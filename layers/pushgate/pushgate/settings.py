@@ -6,16 +6,48 @@ import os
 from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, Json
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    Json,
+    model_validator,
+)
+
+Role = Literal["user", "service", "admin"]
+# What an issuer is trusted for when its entry names no roles: never admin unless named.
+DEFAULT_ROLES: tuple[Role, ...] = ("user", "service")
+
+
+def _as_tuple(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
 
 
 class TrustedIssuer(BaseModel):
-    """An OIDC issuer whose tokens pushgate accepts, and where its signing keys live."""
+    """An OIDC issuer whose tokens pushgate accepts: where its signing keys live, which
+    roles its tokens may take, and the audience every one of its tokens must carry."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     issuer: str = Field(min_length=1)
     jwks_url: HttpUrl
+    # When set, every token of this issuer must name one of these in `aud` (user tokens add
+    # the app ids they are for beside it).
+    audience: Annotated[tuple[str, ...] | None, BeforeValidator(_as_tuple)] = Field(
+        None, min_length=1
+    )
+    roles: tuple[Role, ...] = Field(DEFAULT_ROLES, min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_roles(self) -> TrustedIssuer:
+        if len(set(self.roles)) != len(self.roles):
+            raise ValueError("roles must not repeat")
+        return self
+
+    def trusted_for(self, role: Role) -> bool:
+        return role in self.roles
 
 
 def _split_csv(value: object) -> object:
@@ -58,6 +90,14 @@ class Settings(BaseModel):
         "closed", alias="PUSHGATE_INSTANCE_ENROLLMENT"
     )
     default_daily_quota: int = Field(10_000, ge=1, alias="PUSHGATE_DEFAULT_DAILY_QUOTA")
+    # The most a tenant may raise its own daily_quota to, until an operator sets the app's
+    # max_daily_quota.
+    default_max_daily_quota: int = Field(
+        100_000, ge=1, le=100_000_000, alias="PUSHGATE_DEFAULT_MAX_DAILY_QUOTA"
+    )
+    # Devices one user may have in one app; registering one more replaces the least
+    # recently seen. Also bounds one delivery job's fan-out and outcome item.
+    max_devices_per_user: int = Field(50, ge=1, le=500, alias="PUSHGATE_MAX_DEVICES_PER_USER")
     # Gateway clients' well-known documents: how long a fetched one is trusted, and the least
     # time between two re-fetches that a failed signature may trigger.
     wellknown_cache_seconds: int = Field(
@@ -92,6 +132,15 @@ class Settings(BaseModel):
     max_delivery_attempts: int = Field(8, ge=1, le=50, alias="PUSHGATE_MAX_DELIVERY_ATTEMPTS")
     # Test hook (pushgate.delivery.faults): honoured only with PUSHGATE_LOCAL=1.
     fault_crash_rate: float = Field(0.0, ge=0, le=1, alias="PUSHGATE_FAULT_CRASH_RATE")
+
+    def issuer(self, name: str) -> TrustedIssuer | None:
+        """The trusted issuer called `name` (its `iss`), or None."""
+        return next((entry for entry in self.trusted_issuers if entry.issuer == name), None)
+
+    @property
+    def legacy_app_issuer(self) -> str | None:
+        """The issuer of apps created before apps recorded theirs: the first trusted one."""
+        return self.trusted_issuers[0].issuer if self.trusted_issuers else None
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:

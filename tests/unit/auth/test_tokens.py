@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from pushgate import clock
 from pushgate.auth import Principal, TokenVerifier
 from pushgate.auth.jwks import JwksCache
-from pushgate.errors import UnauthorizedError
+from pushgate.errors import ForbiddenError, UnauthorizedError
 from pushgate.settings import Settings
 
 ISSUER = "https://issuer.test"
@@ -83,12 +83,16 @@ def issuer() -> Issuer:
     return Issuer()
 
 
+def _verifier(issuer: Issuer, **entry) -> TokenVerifier:
+    """A verifier trusting `issuer` with the TrustedIssuers entry fields given."""
+    trusted = {"issuer": ISSUER, "jwks_url": JWKS_URL} | entry
+    settings = Settings.from_environ({"PUSHGATE_TRUSTED_ISSUERS": json.dumps([trusted])})
+    return TokenVerifier(settings, JwksCache(issuer.fetch))
+
+
 @pytest.fixture
 def verifier(issuer: Issuer) -> TokenVerifier:
-    settings = Settings.from_environ(
-        {"PUSHGATE_TRUSTED_ISSUERS": json.dumps([{"issuer": ISSUER, "jwks_url": JWKS_URL}])}
-    )
-    return TokenVerifier(settings, JwksCache(issuer.fetch))
+    return _verifier(issuer, roles=["user", "service", "admin"])
 
 
 def _b64(data: bytes) -> str:
@@ -134,6 +138,52 @@ def test_verifier_classifies_service_admin_and_scp_lists(verifier, issuer):
         frozenset({"push:send"}),
     )
     assert admin.kind == "admin"
+
+
+def test_verifier_trusts_an_issuer_for_user_and_service_tokens_unless_it_names_its_roles(issuer):
+    # Given an issuer entry that names no roles
+    verifier = _verifier(issuer)
+    # Then its user and service tokens are accepted, and its admin tokens refused
+    assert verifier.authenticate("Bearer " + issuer.token()).kind == "user"
+    service = verifier.authenticate("Bearer " + issuer.token(sub="app-1", scope="push:send"))
+    assert service.kind == "service"
+    with pytest.raises(ForbiddenError) as refused:
+        verifier.authenticate("Bearer " + issuer.token(sub="ops", scope="push:admin"))
+    assert (refused.value.status, refused.value.code) == (403, "role_not_trusted")
+
+
+@pytest.mark.parametrize(
+    ("roles", "scope", "kind"),
+    [(["admin"], None, "user"), (["user", "admin"], "push:send", "service")],
+)
+def test_verifier_refuses_tokens_in_roles_the_issuer_is_not_trusted_for(issuer, roles, scope, kind):
+    verifier = _verifier(issuer, roles=roles)
+    with pytest.raises(ForbiddenError) as refused:
+        verifier.authenticate("Bearer " + issuer.token(sub="app-1", scope=scope))
+    assert refused.value.code == "role_not_trusted"
+    assert kind in refused.value.message
+
+
+def test_verifier_checks_the_audience_of_every_role_when_the_issuer_has_one(issuer):
+    verifier = _verifier(issuer, audience="https://push.test", roles=["user", "service", "admin"])
+    aud = ["https://push.test", "app-1"]
+    assert verifier.authenticate("Bearer " + issuer.token(aud=aud)).audiences == tuple(aud)
+    admin = issuer.token(sub="ops", scope="push:admin", aud="https://push.test")
+    assert verifier.authenticate("Bearer " + admin).kind == "admin"
+    for token in (
+        issuer.token(sub="ops", scope="push:admin"),  # no aud at all
+        issuer.token(sub="app-1", scope="push:send", aud="https://other.test"),
+        issuer.token(aud=["app-1"]),
+    ):
+        error = _rejected(verifier, "Bearer " + token)
+        assert (error.status, error.code) == (401, "invalid_token")
+
+
+def test_verifier_refuses_an_issuer_claim_that_is_not_a_string(verifier, issuer):
+    # Unsigned: the issuer is looked up before any key, and a list must not reach the dict.
+    for iss in ([ISSUER], {"x": 1}, 7, None):
+        token = _unsigned({"alg": "ES256", "kid": "es"}, _claims(iss=iss), b"x" * 64)
+        assert _rejected(verifier, "Bearer " + token).message == "the token's issuer is not trusted"
 
 
 def test_verifier_refuses_missing_header(verifier):

@@ -10,11 +10,12 @@ from pydantic import ValidationError
 
 from pushgate.apps.models import AppConfigPatchRequest
 from pushgate.apps.service import update_app_config
-from pushgate.auth import Principal, require_app_access
+from pushgate.auth import Principal
 from pushgate.devices.models import RegisterDeviceRequest
 from pushgate.errors import BadRequestError, ForbiddenError
 from pushgate.gateway.instances import is_dns_name, normalize_domain, tenant_app_id
 from pushgate.gateway.models import INSTANCE_PATTERN
+from pushgate.policy import require_app_access
 from pushgate.settings import get_settings
 from pushgate.urls import UnsafeUrlError
 

@@ -8,7 +8,7 @@ import time
 import jwt
 import pytest
 
-from local.issuer import DevIssuer, TokenRequestError
+from local.issuer import DevIssuer, DevIssuers, TokenRequestError
 
 ISSUER = "http://127.0.0.1:3000/_local"
 
@@ -24,7 +24,7 @@ def _verify(issuer: DevIssuer, token: str, audience: str | None = None) -> dict[
         token,
         key.key,
         algorithms=["ES256"],
-        issuer=ISSUER,
+        issuer=issuer.issuer_url,
         audience=audience,
         options={"verify_aud": audience is not None},
     )
@@ -67,8 +67,44 @@ def test_issuer_jwks_publishes_a_p256_signing_key(issuer: DevIssuer) -> None:
 
 def test_issuer_trusted_issuers_points_at_the_jwks(issuer: DevIssuer) -> None:
     assert json.loads(issuer.trusted_issuers) == [
-        {"issuer": ISSUER, "jwks_url": f"{ISSUER}/jwks.json"}
+        {
+            "issuer": ISSUER,
+            "jwks_url": f"{ISSUER}/jwks.json",
+            "roles": ["user", "service", "admin"],
+        }
     ]
+
+
+def test_issuers_trust_a_second_issuer_for_users_and_services_only() -> None:
+    issuers = DevIssuers(ISSUER)
+    assert json.loads(issuers.trusted_issuers) == [
+        {
+            "issuer": ISSUER,
+            "jwks_url": f"{ISSUER}/jwks.json",
+            "roles": ["user", "service", "admin"],
+        },
+        {
+            "issuer": f"{ISSUER}/second",
+            "jwks_url": f"{ISSUER}/second/jwks.json",
+            "roles": ["user", "service"],
+        },
+    ]
+    assert issuers.second.kid != issuers.default.kid
+
+
+@pytest.mark.parametrize(("name", "iss"), [(None, ISSUER), ("default", ISSUER), ("second", None)])
+def test_issuers_token_response_mints_with_the_named_issuer(name, iss) -> None:
+    issuers = DevIssuers(ISSUER)
+    body = {"sub": "alice", "aud": "demo"} | ({"issuer": name} if name else {})
+    token = issuers.token_response(json.dumps(body).encode())["access_token"]
+    claims = _verify(issuers.named(name), token, audience="demo")
+    assert claims["iss"] == (iss or f"{ISSUER}/second")
+
+
+@pytest.mark.parametrize("name", ["third", "", 7])
+def test_issuers_token_response_refuses_unknown_issuers(name) -> None:
+    with pytest.raises(TokenRequestError):
+        DevIssuers(ISSUER).token_response(json.dumps({"sub": "a", "issuer": name}).encode())
 
 
 def test_issuer_token_response_uses_the_requested_ttl(issuer: DevIssuer) -> None:

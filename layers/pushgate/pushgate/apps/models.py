@@ -14,8 +14,22 @@ MAX_DAILY_QUOTA = 100_000_000
 INSTANCE_TENANT_PREFIX = "takos:"
 
 
+# Devices a gateway instance registers name it as their owner, where a user's devices name
+# the issuer of the user's token: the instance is its users' issuer.
+INSTANCE_OWNER_PREFIX = "takos-instance:"
+# Fields only an operator (admin token) may set: the limits and the kill switch a tenant's
+# own token must not be able to undo.
+ADMIN_ONLY_FIELDS = frozenset({"max_daily_quota", "suspended", "service_issuers"})
+MAX_SERVICE_ISSUERS = 10
+
+
 def is_instance_tenant(app_id: str) -> bool:
     return app_id.startswith(INSTANCE_TENANT_PREFIX)
+
+
+def instance_owner(instance: str) -> str:
+    """The owner (user issuer) of the devices a gateway instance registers."""
+    return f"{INSTANCE_OWNER_PREFIX}{instance}"
 
 
 def not_instance_tenant(app_id: str) -> str:
@@ -38,10 +52,14 @@ def _check_vapid_subject(value: str | None) -> str | None:
     return value
 
 
+IssuerName = Annotated[str, Field(min_length=1, max_length=512)]
+
+
 class AppConfigPatchRequest(BaseModel):
     """Fields to change; omitted fields keep their value, `webhook_url: null` removes it,
     `daily_quota: null` and `enabled: null` return to the defaults (the deployment's quota,
-    disabled)."""
+    disabled), `max_daily_quota: null` to the deployment's cap, `user_issuer: null` to the
+    app's issuer. `max_daily_quota`, `suspended` and `service_issuers` are for admins."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -50,7 +68,35 @@ class AppConfigPatchRequest(BaseModel):
         None, max_length=2048, description="https URL receiving signed delivery receipts"
     )
     daily_quota: StrictInt | None = Field(
-        None, ge=1, le=MAX_DAILY_QUOTA, description="Notifications per UTC day"
+        None,
+        ge=1,
+        le=MAX_DAILY_QUOTA,
+        description="Notifications per UTC day; a tenant may set at most `max_daily_quota`",
+    )
+    max_daily_quota: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=MAX_DAILY_QUOTA,
+        description="Admins only: the most `daily_quota` may be (the enforced limit is the "
+        "smaller of the two)",
+    )
+    suspended: StrictBool | None = Field(
+        None,
+        description="Admins only: the operator's kill switch; a suspended app accepts no "
+        "registration or send and its queued deliveries end as `failed` (`app_disabled`), "
+        "whatever `enabled` says",
+    )
+    service_issuers: list[IssuerName] | None = Field(
+        None,
+        max_length=MAX_SERVICE_ISSUERS,
+        description="Admins only: trusted issuers whose service tokens may act for the app "
+        "besides the one it was created with",
+    )
+    user_issuer: IssuerName | None = Field(
+        None,
+        description="The trusted issuer whose users this app's `user_id`s name: only its user "
+        "tokens register devices, and sends reach only their devices (default: the issuer "
+        "the app was created with)",
     )
     vapid_subject: Annotated[str | None, AfterValidator(_check_vapid_subject)] = Field(
         None, max_length=256, description="VAPID `sub`: a mailto: or https: URI"
@@ -72,6 +118,13 @@ class AppConfigResponse(BaseModel):
     )
     webhook_disabled_reason: str | None
     daily_quota: int
+    max_daily_quota: int = Field(description="The most `daily_quota` may be set to by a tenant")
+    suspended: bool = Field(description="Suspended by an operator: nothing is sent")
+    issuer: str | None = Field(description="The issuer the app was created with")
+    service_issuers: list[str] = Field(
+        description="Further issuers whose service tokens may act for the app"
+    )
+    user_issuer: str | None = Field(description="The issuer whose users `user_id` names")
     device_count: int
     notifications_today: int
     vapid_public_key: str | None = Field(

@@ -5,22 +5,26 @@ from __future__ import annotations
 import base64
 import json
 import os
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from pushgate import clock
 from pushgate.apps.models import (
+    ADMIN_ONLY_FIELDS,
     INSTANCE_TENANT_PREFIX,
     AppConfigPatchRequest,
     AppConfigResponse,
     WebhookSecretRotationResponse,
     is_instance_tenant,
 )
+from pushgate.apps.quota import max_daily_quota
 from pushgate.audit import record_change
-from pushgate.auth import Principal
+from pushgate.auth import SCOPE_CONFIG, Principal
 from pushgate.crypto import VapidKey
 from pushgate.encryption import get_cipher
-from pushgate.errors import BadRequestError, ConflictError, NotFoundError
+from pushgate.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+from pushgate.policy import require_app_access, trust_of
 from pushgate.providers import InvalidServiceAccountError, ServiceAccount
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
@@ -73,6 +77,43 @@ def update_app_config(
     return to_response(apply_app_config(app_id, request, principal))
 
 
+def _check_fields(
+    request: AppConfigPatchRequest, existing: AppRecord | None, principal: Principal | None
+) -> None:
+    """Tenants set their own app's settings within the operator's limits; the limits, the
+    kill switch and the app's service issuers are the operator's (admin tokens, or pushgate
+    itself configuring a gateway instance's app)."""
+    settings = get_settings()
+    changed = request.model_fields_set
+    operator = principal is None or principal.is_admin
+    if principal is not None and existing is not None:
+        # Checked again on the record this write is conditioned on (see _writer_condition).
+        require_app_access(principal, existing.app_id, SCOPE_CONFIG, trust_of(existing))
+    if not operator and changed & ADMIN_ONLY_FIELDS:
+        raise ForbiddenError(
+            "only an admin may set " + ", ".join(sorted(changed & ADMIN_ONLY_FIELDS)),
+            code="admin_only_field",
+        )
+    if "max_daily_quota" in changed:
+        cap = request.max_daily_quota or settings.default_max_daily_quota
+    else:
+        cap = max_daily_quota(existing, settings)
+    if request.daily_quota is not None and request.daily_quota > cap:
+        raise ForbiddenError(
+            f"daily_quota may be at most the app's max_daily_quota, {cap}"
+            + ("" if operator else "; ask the operator to raise it"),
+            code="quota_above_max",
+        )
+    named = [(request.user_issuer, "user")] if request.user_issuer is not None else []
+    named += [(issuer, "service") for issuer in request.service_issuers or ()]
+    for issuer, role in named:
+        trusted = settings.issuer(issuer)
+        if trusted is None or role not in trusted.roles:
+            raise BadRequestError(
+                f"{issuer!r} is not a trusted issuer of {role} tokens", code="unknown_issuer"
+            )
+
+
 def apply_app_config(
     app_id: str, request: AppConfigPatchRequest, principal: Principal | None
 ) -> AppRecord:
@@ -88,9 +129,10 @@ def apply_app_config(
         )
     for _ in range(_PROVISIONING_ATTEMPTS):
         try:
-            existing: AppRecord | None = AppRecord.get(app_id)
+            existing: AppRecord | None = AppRecord.get(app_id, consistent_read=True)
         except AppRecord.DoesNotExist:
             existing = None
+        _check_fields(request, existing, principal)
         record = AppRecord(app_id)
         actions = _field_actions(request, changed)
         if "fcm_service_account" in changed:
@@ -101,6 +143,15 @@ def apply_app_config(
             AppRecord.created_at.set(AppRecord.created_at | now),
             AppRecord.device_count.set(AppRecord.device_count | 0),
         ]
+        # The app's issuer is the one it is created with (for apps older than the field, the
+        # issuer their trust already defaulted to); pushgate's own apps have none.
+        bound_issuer = (
+            trust_of(existing).issuer
+            if existing is not None
+            else (principal.issuer if principal is not None else None)
+        )
+        if bound_issuer is not None:
+            actions.append(AppRecord.issuer.set(AppRecord.issuer | bound_issuer))
         if "daily_quota" not in changed:
             actions.append(
                 AppRecord.daily_quota.set(AppRecord.daily_quota | settings.default_daily_quota)
@@ -109,11 +160,12 @@ def apply_app_config(
             actions.append(AppRecord.enabled.set(AppRecord.enabled | False))
         enabling = request.enabled is True or (existing is not None and existing.enabled)
         provisioned: list[str] = []
-        condition = None
+        condition = _writer_condition(existing, principal)
         if enabling and (existing is None or existing.vapid_public_key is None):
             actions += _vapid_actions(app_id)
             provisioned.append("vapid_keypair")
-            condition = AppRecord.vapid_public_key.does_not_exist()
+            vapid_absent = AppRecord.vapid_public_key.does_not_exist()
+            condition = vapid_absent if condition is None else condition & vapid_absent
         if enabling and (existing is None or existing.webhook_secret_sealed is None):
             sealed = get_cipher().seal(
                 new_webhook_secret().encode(), binding=webhook_secret_binding(app_id)
@@ -126,7 +178,7 @@ def apply_app_config(
             record.update(actions=actions, condition=condition)
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
-                continue  # another request provisioned first: re-read and apply on top
+                continue  # another request created or provisioned first: re-read, check again
             raise
         action = "app.create" if existing is None else "app.update"
         record_change(action, principal=principal, app_id=app_id, fields=changed | set(provisioned))
@@ -134,12 +186,32 @@ def apply_app_config(
     raise ConflictError("the app is being changed concurrently; try again")
 
 
+def _writer_condition(existing: AppRecord | None, principal: Principal | None) -> Any:
+    """The write must find the app as the checks saw it: still absent when it is being
+    created (so two creators cannot both become its issuer), and unchanged since it was read
+    when a service token writes (its issuer and limits are what the checks allowed)."""
+    if existing is None:
+        return AppRecord.app_id.does_not_exist()
+    if principal is not None and principal.kind == "service":
+        return AppRecord.updated_at == existing.updated_at
+    return None
+
+
 def _field_actions(request: AppConfigPatchRequest, changed: set[str]) -> list:
     # null removes a value; fields that cannot be absent go back to their default instead
     # (an app without daily_quota broke every read of its config and every send with a 500).
     defaults = {"enabled": False, "daily_quota": get_settings().default_daily_quota}
     actions = []
-    for name in ("enabled", "daily_quota", "webhook_url", "vapid_subject"):
+    for name in (
+        "enabled",
+        "daily_quota",
+        "webhook_url",
+        "vapid_subject",
+        "max_daily_quota",
+        "suspended",
+        "service_issuers",
+        "user_issuer",
+    ):
         if name not in changed:
             continue
         attribute = getattr(AppRecord, name)
@@ -187,17 +259,22 @@ def get_app_config(app_id: str) -> AppConfigResponse:
 
 
 def get_public_vapid_key(app_id: str) -> str:
-    """The key browsers subscribe with; unknown and disabled apps look the same (404)."""
+    """The key browsers subscribe with; unknown, disabled and suspended apps look the same
+    (404)."""
     try:
-        record = AppRecord.get(app_id, attributes_to_get=["enabled", "vapid_public_key"])
+        record = AppRecord.get(
+            app_id, attributes_to_get=["enabled", "suspended", "vapid_public_key"]
+        )
     except AppRecord.DoesNotExist:
         record = None
-    if record is None or not record.enabled or not record.vapid_public_key:
+    if record is None or not record.enabled or record.suspended or not record.vapid_public_key:
         raise NotFoundError(f"app {app_id} does not exist or push is disabled")
     return record.vapid_public_key
 
 
 def to_response(record: AppRecord) -> AppConfigResponse:
+    settings = get_settings()
+    trust = trust_of(record)
     secret = None
     if record.webhook_secret_sealed:
         secret = (
@@ -216,6 +293,11 @@ def to_response(record: AppRecord) -> AppConfigResponse:
         webhook_status=webhook_status,
         webhook_disabled_reason=record.webhook_disabled_reason,
         daily_quota=int(record.daily_quota),
+        max_daily_quota=max_daily_quota(record, settings),
+        suspended=trust.suspended,
+        issuer=trust.issuer,
+        service_issuers=sorted(trust.service_issuers),
+        user_issuer=trust.user_issuer,
         device_count=max(0, int(record.device_count or 0)),
         notifications_today=read_count(daily_quota_key(record.app_id, clock.utc_day())),
         vapid_public_key=record.vapid_public_key,

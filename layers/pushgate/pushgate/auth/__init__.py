@@ -1,4 +1,5 @@
-"""Authentication (bearer JWTs from trusted issuers) and authorisation of pushgate's callers."""
+"""Authentication: bearer JWTs from trusted issuers, each in the roles it is trusted for.
+(Authorisation is `pushgate.policy`.)"""
 
 from __future__ import annotations
 
@@ -9,9 +10,6 @@ from pushgate.auth.principal import (
     SCOPE_CONFIG,
     SCOPE_SEND,
     Principal,
-    require_admin,
-    require_app_access,
-    require_user,
 )
 
 if TYPE_CHECKING:
@@ -24,9 +22,6 @@ __all__ = [
     "Principal",
     "TokenVerifier",
     "get_verifier",
-    "require_admin",
-    "require_app_access",
-    "require_user",
 ]
 
 

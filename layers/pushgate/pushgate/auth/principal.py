@@ -1,8 +1,9 @@
-"""Who is calling, and what each kind of caller may do.
+"""Who is calling: an authenticated token's role, subject, issuer, scopes and audiences.
 
-The brief's three token-bearing callers are told apart by scope: `push:admin` is an operator;
+The three token-bearing roles are told apart by scope: `push:admin` is an operator;
 `push:send` or `push:config` is a tenant backend whose `sub` is its app id; anything else is an
-end user whose `sub` is the user id and whose `aud` names the apps the token is good for.
+end user whose `sub` is the user id and whose `aud` names the apps the token is good for. What
+each may do is `pushgate.policy`'s to decide.
 """
 
 from __future__ import annotations
@@ -10,15 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pushgate.apps.models import is_instance_tenant
-from pushgate.errors import ForbiddenError
-
 SCOPE_ADMIN = "push:admin"
 SCOPE_SEND = "push:send"
 SCOPE_CONFIG = "push:config"
 SERVICE_SCOPES = frozenset({SCOPE_SEND, SCOPE_CONFIG})
 
-PrincipalKind = Literal["user", "service", "admin"]
+PrincipalKind = Literal["user", "service", "admin"]  # the roles of settings.TrustedIssuer
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,27 +59,3 @@ def _parse_scopes(claims: dict[str, object]) -> frozenset[str]:
         elif isinstance(value, list):
             scopes.update(s for s in value if isinstance(s, str))
     return frozenset(scopes)
-
-
-def require_app_access(principal: Principal, app_id: str, scope: str) -> None:
-    """Admins act on any app; a service token only on its own app and with `scope`."""
-    if principal.is_admin:
-        return
-    if principal.kind != "service":
-        raise ForbiddenError("this operation needs an admin or the app's service token")
-    if scope not in principal.scopes:
-        raise ForbiddenError(f"the token lacks the {scope} scope", code="insufficient_scope")
-    if principal.subject != app_id:
-        raise ForbiddenError("a service token may only act on its own app")
-    if is_instance_tenant(app_id):
-        raise ForbiddenError("a gateway instance's app is reached through the takos protocol")
-
-
-def require_admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise ForbiddenError("this operation needs an admin token", code="insufficient_scope")
-
-
-def require_user(principal: Principal) -> None:
-    if principal.kind != "user":
-        raise ForbiddenError("this operation needs an end-user token")

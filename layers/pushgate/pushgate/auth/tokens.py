@@ -1,15 +1,18 @@
-"""Bearer-token verification: trusted issuers only, asymmetric algorithms pinned per key."""
+"""Bearer-token verification: trusted issuers only, asymmetric algorithms pinned per key, each
+issuer's audience checked when it has one, and each token in a role its issuer is trusted for."""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import jwt
+from jwt import PyJWK
 
 from pushgate.auth.jwks import ALLOWED_ALGORITHMS, JwksCache, JwksError
 from pushgate.auth.principal import Principal
-from pushgate.errors import UnauthorizedError
-from pushgate.settings import Settings, get_settings
+from pushgate.errors import ForbiddenError, UnauthorizedError
+from pushgate.settings import Settings, TrustedIssuer, get_settings
 
 _MAX_TOKEN_LENGTH = 8192
 
@@ -41,6 +44,19 @@ class TokenVerifier:
         return self.verify(token)
 
     def verify(self, token: str) -> Principal:
+        issuer, key = self._issuer_and_key(token)
+        claims = self._verified_claims(token, issuer, key)
+        principal = Principal.from_claims(claims, issuer.issuer)
+        if not issuer.trusted_for(principal.kind):
+            raise ForbiddenError(
+                f"the token's issuer is not trusted for {principal.kind} tokens",
+                code="role_not_trusted",
+            )
+        return principal
+
+    def _issuer_and_key(self, token: str) -> tuple[TrustedIssuer, PyJWK]:
+        """The trusted issuer the token names and its key for the token's `kid`, read from
+        the unverified token (nothing in it is believed until the signature verifies)."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -49,7 +65,8 @@ class TokenVerifier:
         algorithm = header.get("alg")
         if algorithm not in ALLOWED_ALGORITHMS:
             raise _invalid("the token's algorithm is not accepted")
-        issuer = self._issuers.get(unverified.get("iss"))  # type: ignore[arg-type]
+        iss = unverified.get("iss")
+        issuer = self._issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise _invalid("the token's issuer is not trusted")
         kid = header.get("kid")
@@ -61,14 +78,22 @@ class TokenVerifier:
             raise _invalid("the token's signing key is unknown")
         if key.algorithm_name != algorithm:
             raise _invalid("the token's algorithm does not match its key")
+        return issuer, key
+
+    def _verified_claims(self, token: str, issuer: TrustedIssuer, key: PyJWK) -> dict[str, Any]:
+        audience = list(issuer.audience) if issuer.audience else None
         try:
             claims = jwt.decode(
                 token,
                 key.key,
                 algorithms=[key.algorithm_name],
                 issuer=issuer.issuer,
+                audience=audience,
                 leeway=self._settings.jwt_leeway_seconds,
-                options={"require": ["exp", "iss", "sub"], "verify_aud": False},
+                options={
+                    "require": ["exp", "iss", "sub", *(["aud"] if audience else [])],
+                    "verify_aud": audience is not None,
+                },
             )
         except jwt.ExpiredSignatureError as exc:
             raise _invalid("the token has expired") from exc
@@ -76,11 +101,15 @@ class TokenVerifier:
             raise _invalid("the token is not valid yet") from exc
         except jwt.InvalidSignatureError as exc:
             raise _invalid("the token's signature does not verify") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise _invalid("the token's audience is not this gateway") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise _invalid(f"the token has no {exc.claim} claim") from exc
         except jwt.PyJWTError as exc:
             raise _invalid("the token is invalid") from exc
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise _invalid("the token has no subject")
-        return Principal.from_claims(claims, issuer.issuer)
+        return claims
 
 
 @cache

@@ -1,10 +1,14 @@
 """Delivering one job: every device of one user, concurrently, each to a final outcome.
 
-Per device the path is: skip if an earlier attempt already reached a final status (a job can
-be redelivered after a crash); send with a couple of quick, jittered retries; then either a
-final outcome (delivered, failed, invalid_token, expired) or a re-queued retry with an
-exponential delay that never runs past the notification's TTL. Outcomes of one job are
-written in one UpdateItem; dead tokens are removed; every final outcome becomes a receipt.
+The devices are those of the user `(the app's user issuer, job.user_id)`, at most
+`max_devices_per_user` of them, most recently seen first; a retry's devices are checked to
+still be that user's. Per device the path is: skip if an earlier attempt already reached a
+final status (a job can be redelivered after a crash); nothing is sent for an app that is
+disabled or suspended (`failed`, `app_disabled`); send with a couple of quick, jittered
+retries; then either a final outcome (delivered, failed, invalid_token, expired) or a
+re-queued retry with an exponential delay that never runs past the notification's TTL.
+Outcomes of one job are written in one UpdateItem; dead tokens are removed; every final
+outcome becomes a receipt.
 Only infrastructure failures (DynamoDB, SQS, KMS) raise, so SQS retries the job.
 """
 
@@ -25,6 +29,7 @@ from pushgate.devices.service import open_address, remove_device, user_devices
 from pushgate.encryption import get_cipher
 from pushgate.notifications.models import DeliveryJob, FinalStatus
 from pushgate.observability import logger, metrics
+from pushgate.policy import trust_of
 from pushgate.providers import FcmMessage, Outcome, ServiceAccount
 from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
 from pushgate.settings import get_settings
@@ -38,7 +43,9 @@ FINAL_STATUSES = frozenset({"delivered", "failed", "invalid_token", "expired"})
 QUICK_TRIES = 3
 _QUICK_BACKOFF_SECONDS = 0.25
 _QUICK_RETRY_AFTER_LIMIT = 2.0
-_APP_CACHE_SECONDS = 60.0
+# How long a container trusts what it read of an app: a disable, a suspension or a new
+# webhook takes effect within this.
+_APP_CACHE_SECONDS = 5.0
 _OUTCOMES_PER_UPDATE = 25
 
 
@@ -51,6 +58,8 @@ class AppKeys:
     """What delivery needs of an app, cached briefly per container."""
 
     app_id: str
+    active: bool  # enabled and not suspended: anything else is sent nothing
+    user_issuer: str | None  # whose users the job's user_id names
     wants_receipts: bool  # a webhook is configured and active
     vapid_key: VapidKey | None
     vapid_subject: str
@@ -80,8 +89,11 @@ def _app_keys(app_id: str) -> AppKeys | None:
     if record.fcm_service_account_sealed:
         raw = cipher.open(record.fcm_service_account_sealed, binding=fcm_account_binding(app_id))
         account = ServiceAccount.parse(json.loads(raw))
+    trust = trust_of(record)
     keys = AppKeys(
         app_id,
+        trust.enabled and not trust.suspended,
+        trust.user_issuer,
         bool(record.webhook_url) and not record.webhook_disabled_at,
         vapid,
         record.vapid_subject or get_settings().default_vapid_subject,
@@ -113,12 +125,14 @@ async def deliver(
     `record_id` is the job's SQS message id: with it, receipts join the invocation's outbox
     (`pushgate.delivery.outbox`) when there is one."""
     # Storage calls are blocking: run them on threads so the records of one batch overlap.
-    recorded, devices = await asyncio.to_thread(_load, job, redelivered)
+    app = await asyncio.to_thread(_app_keys, job.app_id)
+    recorded, devices, gone = await asyncio.to_thread(_load, job, app, redelivered)
     previous = recorded or {}
     pending = [
         d for d in devices if previous.get(d.device_id, {}).get("status") not in FINAL_STATUSES
     ]
-    app = await asyncio.to_thread(_app_keys, job.app_id)
+    if gone:
+        await asyncio.to_thread(_finish_gone, job, app, record_id, previous, gone)
     if redelivered:
         scope = set(job.device_ids) if job.device_ids is not None else set(previous)
         await asyncio.to_thread(
@@ -159,8 +173,11 @@ async def deliver(
         )
 
 
-def _load(job: DeliveryJob, redelivered: bool) -> tuple[dict[str, Any] | None, list[DeviceRecord]]:
-    """(the outcomes recorded so far, None while the notification has no item; the devices)."""
+def _load(
+    job: DeliveryJob, app: AppKeys | None, redelivered: bool
+) -> tuple[dict[str, Any] | None, list[DeviceRecord], list[str]]:
+    """(the outcomes recorded so far, None while the notification has no item; the user's
+    devices to deliver to; the ids of a retry's devices that are gone or another user's)."""
     previous: dict[str, Any] | None = None
     if redelivered or job.attempt > 0:  # a first delivery has no earlier outcomes to read
         try:
@@ -168,9 +185,22 @@ def _load(job: DeliveryJob, redelivered: bool) -> tuple[dict[str, Any] | None, l
             previous = (record.deliveries or {}).as_dict()
         except NotificationRecord.DoesNotExist:
             pass
+    owner = app.user_issuer if app is not None else None
     if job.device_ids is None:
-        return previous, user_devices(job.app_id, job.user_id)
-    return previous, list(DeviceRecord.batch_get(job.device_ids))
+        limit = get_settings().max_devices_per_user
+        return previous, user_devices(job.app_id, job.user_id, owner, limit=limit), []
+    # A retry names its devices; each must still be this user's (a token registered again by
+    # another user moves its device to them, and a removed device is gone).
+    found = {
+        record.device_id: record
+        for record in DeviceRecord.batch_get(job.device_ids)
+        if record.app_id == job.app_id
+        and record.user_id == job.user_id
+        and owner is not None
+        and record.owner_issuer == owner
+    }
+    gone = [device_id for device_id in job.device_ids if device_id not in found]
+    return previous, [found[d] for d in job.device_ids if d in found], gone
 
 
 def _finish(
@@ -198,6 +228,39 @@ def _finish(
             if r.final is not None
         ],
     )
+
+
+def _finish_gone(
+    job: DeliveryJob,
+    app: AppKeys | None,
+    record_id: str | None,
+    previous: dict[str, Any],
+    gone: list[str],
+) -> None:
+    """A retry's devices that are no longer the user's end as `failed` (`device_gone`)
+    instead of staying queued; their receipts go out like any other outcome."""
+    now = clock.rfc3339()
+    owed = [d for d in gone if previous.get(d, {}).get("status") not in FINAL_STATUSES]
+    if not owed:
+        return
+    outcomes = [
+        FinalOutcome(d, previous.get(d, {}).get("platform", "unknown"), "failed", "device_gone")
+        for d in owed
+    ]
+    _write_entries(
+        job,
+        {
+            o.device_id: {
+                "platform": o.platform,
+                "status": o.status,
+                "error": o.error,
+                "attempts": int(previous.get(o.device_id, {}).get("attempts", 0)),
+                "updated_at": now,
+            }
+            for o in outcomes
+        },
+    )
+    _emit_receipts(job, app, record_id, outcomes)
 
 
 def _error(result: DeviceResult) -> str | None:
@@ -282,6 +345,8 @@ async def _refusal(
         return DeviceResult(device, Outcome("failed", "ttl_expired"), attempts, "expired")
     if app is None:
         return DeviceResult(device, Outcome.failed("app_deleted"), attempts, "failed")
+    if not app.active:
+        return DeviceResult(device, Outcome.failed("app_disabled"), attempts, "failed")
     url = address.url if isinstance(address, NtfyAddress) else getattr(address, "endpoint", None)
     if url is not None and not await _reachable(url):
         return DeviceResult(device, Outcome.failed("unsafe_url"), attempts, "failed")
@@ -362,6 +427,11 @@ def _record(job: DeliveryJob, results: list[DeviceResult], *, first_record: bool
             deliveries=entries,
         ).save()
         return
+    _write_entries(job, entries)
+
+
+def _write_entries(job: DeliveryJob, entries: dict[str, dict[str, Any]]) -> None:
+    """Update outcome entries of an existing notification item, 25 devices per UpdateItem."""
     device_ids = list(entries)
     for start in range(0, len(device_ids), _OUTCOMES_PER_UPDATE):
         NotificationRecord(job.notification_id).update(

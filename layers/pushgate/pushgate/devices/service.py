@@ -1,13 +1,15 @@
-"""The device registry: register (deduplicated, rate-limited), remove, list.
+"""The device registry: register (deduplicated, rate-limited, capped per user), remove, list.
 
 Every insert and delete changes the app's `device_count` in the same DynamoDB transaction, so
-the counter is exact without ever scanning.
+the counter is exact without ever scanning. A user is `(owner issuer, user id)`: the issuer of
+the token that registered the device (a gateway instance for its users' devices).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import PynamoDBException
 
 from pushgate import clock
-from pushgate.auth import SCOPE_SEND, Principal, require_user
+from pushgate.auth import Principal
 from pushgate.devices.addresses import (
     Platform,
     PushAddress,
@@ -37,11 +39,10 @@ from pushgate.encryption import get_cipher
 from pushgate.errors import (
     BadRequestError,
     ConflictError,
-    ForbiddenError,
     NotFoundError,
-    PushDisabledError,
     TooManyRequestsError,
 )
+from pushgate.policy import may_manage_device, require_app_user, require_user
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.base import is_condition_failure, transaction
@@ -71,22 +72,11 @@ def open_address(record: DeviceRecord) -> PushAddress:
 
 
 def register_device(principal: Principal, request: RegisterDeviceRequest) -> Registration:
-    """An end user registers a device with an app their token is issued for."""
-    require_user(principal)
-    if request.app_id not in principal.audiences:
-        raise ForbiddenError("the token was not issued for this app", code="wrong_audience")
-    require_push_enabled(request.app_id)
+    """An end user of the app's user issuer registers a device with an app their token is
+    issued for."""
+    require_app_user(principal, request.app_id)
     address = parse_push_token(request.platform, request.push_token, get_settings())
-    wait = take_rate_slot(
-        f"regrate#{request.app_id}#{principal.subject}",
-        limit=REGISTRATIONS_PER_HOUR,
-        window_seconds=3600,
-    )
-    if wait is not None:
-        raise TooManyRequestsError(
-            f"at most {REGISTRATIONS_PER_HOUR} registrations per user per app per hour",
-            retry_after=wait,
-        )
+    take_registration_slot(request.app_id, principal.issuer, principal.subject)
     return upsert_device(
         app_id=request.app_id,
         user_id=principal.subject,
@@ -97,13 +87,19 @@ def register_device(principal: Principal, request: RegisterDeviceRequest) -> Reg
     )
 
 
-def require_push_enabled(app_id: str) -> None:
-    try:
-        app = AppRecord.get(app_id, attributes_to_get=["enabled"])
-    except AppRecord.DoesNotExist:
-        app = None
-    if app is None or not app.enabled:
-        raise PushDisabledError(f"push is not enabled for app {app_id}")
+def take_registration_slot(app_id: str, owner: str, user_id: str) -> None:
+    """One of the user's REGISTRATIONS_PER_HOUR registrations in the app, else 429."""
+    owner_digest = hashlib.sha256(owner.encode()).hexdigest()[:16]  # fixed width: unambiguous
+    wait = take_rate_slot(
+        f"regrate#{app_id}#{owner_digest}#{user_id}",
+        limit=REGISTRATIONS_PER_HOUR,
+        window_seconds=3600,
+    )
+    if wait is not None:
+        raise TooManyRequestsError(
+            f"at most {REGISTRATIONS_PER_HOUR} registrations per user per app per hour",
+            retry_after=wait,
+        )
 
 
 def upsert_device(
@@ -143,6 +139,7 @@ def upsert_device(
                     actions=[AppRecord.device_count.add(1)],
                     condition=AppRecord.app_id.exists(),
                 )
+            _trim_user_devices(app_id, user_id, owner, keep=device_id)
             return Registration(device_id, created=True)
         except PynamoDBException as exc:
             if not is_condition_failure(exc):
@@ -161,11 +158,25 @@ def upsert_device(
                 ],
                 condition=DeviceRecord.device_id.exists() & (DeviceRecord.app_id == app_id),
             )
+            _trim_user_devices(app_id, user_id, owner, keep=device_id)
             return Registration(device_id, created=False)
         except PynamoDBException as exc:
             if not is_condition_failure(exc):
                 raise  # else it was deleted between the two writes: insert again
     raise ConflictError("the device is being changed concurrently; try again")
+
+
+def _trim_user_devices(app_id: str, user_id: str, owner: str, *, keep: str) -> None:
+    """Keep the user at most `max_devices_per_user` devices in the app: the least recently
+    seen go (never `keep`, the one just registered). Run after every registration, so
+    concurrent ones converge on the cap."""
+    limit = get_settings().max_devices_per_user
+    devices = user_devices(app_id, user_id, owner, limit=None)
+    excess = len(devices) - limit
+    if excess <= 0:
+        return
+    for record in [d for d in reversed(devices) if d.device_id != keep][:excess]:
+        remove_device(record)
 
 
 def remove_device(record: DeviceRecord) -> bool:
@@ -191,28 +202,30 @@ def delete_device(principal: Principal, device_id: str) -> None:
         record = DeviceRecord.get(device_id)
     except DeviceRecord.DoesNotExist:
         record = None
-    if record is None or not _may_manage(principal, record):
+    if record is None or not may_manage_device(
+        principal, app_id=record.app_id, user_id=record.user_id, owner_issuer=record.owner_issuer
+    ):
         raise NotFoundError("no such device")
     remove_device(record)
 
 
-def _may_manage(principal: Principal, record: DeviceRecord) -> bool:
-    if principal.is_admin:
-        return True
-    if principal.kind == "service":
-        return principal.subject == record.app_id and SCOPE_SEND in principal.scopes
-    return (
-        principal.subject == record.user_id
-        and principal.issuer == record.owner_issuer
-        and record.app_id in principal.audiences
-    )
-
-
-def user_devices(app_id: str, user_id: str) -> list[DeviceRecord]:
-    """Every device a user has in one app (delivery's look-up)."""
-    return list(
-        DeviceRecord.by_user.query(user_id, DeviceRecord.app_device.startswith(f"{app_id}#"))
-    )
+def user_devices(
+    app_id: str, user_id: str, owner: str | None, *, limit: int | None
+) -> list[DeviceRecord]:
+    """The devices of the user `(owner, user_id)` in one app, most recently seen first, at
+    most `limit` of them (delivery's look-up: a job never fans out to more than a user may
+    have). No owner (an app whose user issuer is unknown) has no devices."""
+    if owner is None:
+        return []
+    records = [
+        record
+        for record in DeviceRecord.by_user.query(
+            user_id, DeviceRecord.app_device.startswith(f"{app_id}#")
+        )
+        if record.owner_issuer == owner
+    ]
+    records.sort(key=lambda record: record.last_seen_at, reverse=True)
+    return records if limit is None else records[:limit]
 
 
 def _to_device(record: DeviceRecord) -> Device:

@@ -1,11 +1,14 @@
 """Gateway-instance enrolment (admin PUT/GET/DELETE, or open enrolment on a first valid
 request) and the tenant app each instance acts as.
 
-An instance's devices and quota belong to the app `takos:<tenant>` (tenant = the well-known
-document's, else the enrolled one, else the instance name). That app is an ordinary
-`AppRecord` configured through `pushgate.apps.service`, so the send pipeline and the deliver
-function treat it like any other app. The first instance to use a tenant owns it: another
-instance naming the same tenant is refused, so no instance can reach another's users.
+An instance's devices and quota belong to the app `takos:<tenant>`. The tenant is the one
+an admin's enrolment names, which always wins; else the well-known document's, which may only
+be the instance's own name or its domain (or a name under it), so no document can claim
+another's tenant; else the instance name. That app is an ordinary `AppRecord` configured
+through `pushgate.apps.service`, so the send pipeline and the deliver function treat it like
+any other app; its users are the instance's (`takos-instance:<name>`). One instance owns a
+tenant: another naming the same tenant is refused, except that an enrolment naming the tenant
+takes it over from an instance that only claimed it by name or document.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from urllib.parse import urlsplit
 from pynamodb.exceptions import PynamoDBException
 
 from pushgate import clock
-from pushgate.apps.models import INSTANCE_TENANT_PREFIX, AppConfigPatchRequest
+from pushgate.apps.models import INSTANCE_TENANT_PREFIX, AppConfigPatchRequest, instance_owner
 from pushgate.apps.service import apply_app_config
 from pushgate.audit import record_change
 from pushgate.auth import Principal
@@ -154,18 +157,48 @@ def enrol_on_first_request(name: str) -> InstanceRecord:
     return record
 
 
+def _host(domain: str) -> str:
+    """The host name of an enrolment's `domain` (`host[:port]` or, locally, an origin)."""
+    return (urlsplit(domain).hostname or "") if "://" in domain else domain.rsplit(":", 1)[0]
+
+
+def tenant_for(record: InstanceRecord, wellknown_tenant: str | None) -> tuple[str, str]:
+    """(the instance's tenant, how it is claimed: "admin" when an enrolment names it, else
+    "instance"). Raises 403 `tenant_not_allowed` for a document naming someone else's."""
+    if record.tenant:
+        return record.tenant, "admin"
+    if wellknown_tenant is None or wellknown_tenant == record.instance:
+        return record.instance, "instance"
+    host = _host(record.domain)
+    if host and (wellknown_tenant == host or wellknown_tenant.endswith("." + host)):
+        return wellknown_tenant, "instance"
+    raise ForbiddenError(
+        f"the well-known document names tenant {wellknown_tenant}, which is neither the "
+        f"instance nor under its domain {host}; an admin may enrol the instance with it",
+        code="tenant_not_allowed",
+    )
+
+
 def bind_tenant(record: InstanceRecord, wellknown_tenant: str | None) -> str:
-    """The instance's tenant app id, claimed and configured (enabled, quota, VAPID key) when
-    the tenant or the enrolment changed since the last request."""
-    tenant = wellknown_tenant or record.tenant or record.instance
+    """The instance's tenant app id, claimed and configured (enabled, quota, VAPID key, its
+    users' issuer) when the tenant or the enrolment changed since the last request."""
+    tenant, claim = tenant_for(record, wellknown_tenant)
     app_id = tenant_app_id(tenant)
     if record.tenant_app_id == app_id and record.bound_version == record.version:
         return app_id
+    claimable = AppRecord.app_id.does_not_exist() | (AppRecord.owner_instance == record.instance)
+    previous_owner = None
+    if claim == "admin":  # an enrolment naming the tenant beats a claim by name or document
+        claimable |= AppRecord.owner_claim.does_not_exist() | (AppRecord.owner_claim != "admin")
+        previous_owner = _owner(app_id)
     try:
         AppRecord(app_id).update(
-            actions=[AppRecord.owner_instance.set(record.instance)],
-            condition=AppRecord.app_id.does_not_exist()
-            | (AppRecord.owner_instance == record.instance),
+            actions=[
+                AppRecord.owner_instance.set(record.instance),
+                AppRecord.owner_claim.set(claim),
+                AppRecord.user_issuer.set(instance_owner(record.instance)),
+            ],
+            condition=claimable,
         )
     except PynamoDBException as exc:
         if is_condition_failure(exc):
@@ -173,15 +206,37 @@ def bind_tenant(record: InstanceRecord, wellknown_tenant: str | None) -> str:
                 f"tenant {tenant} belongs to another instance", code="tenant_taken"
             ) from None
         raise
+    if previous_owner not in (None, record.instance):
+        _unbind(previous_owner)
     _sync_tenant_app(record, app_id)
     return app_id
 
 
+def _owner(app_id: str) -> str | None:
+    try:
+        return AppRecord.get(app_id, attributes_to_get=["owner_instance"]).owner_instance
+    except AppRecord.DoesNotExist:
+        return None
+
+
+def _unbind(instance: str) -> None:
+    """Make an instance that lost its tenant bind again on its next request (and be refused):
+    its enrolment's version moves past the one its binding was made at."""
+    try:
+        InstanceRecord(instance_key(instance)).update(
+            actions=[InstanceRecord.version.add(1)], condition=InstanceRecord.app_id.exists()
+        )
+    except PynamoDBException as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
 def _sync_tenant_app(record: InstanceRecord, app_id: str) -> None:
     quota = int(record.daily_quota or get_settings().default_daily_quota)
-    apply_app_config(
-        app_id, AppConfigPatchRequest(enabled=bool(record.enabled), daily_quota=quota), None
+    config = AppConfigPatchRequest(
+        enabled=bool(record.enabled), daily_quota=quota, max_daily_quota=quota
     )
+    apply_app_config(app_id, config, None)
     try:
         InstanceRecord(record.app_id).update(
             actions=[

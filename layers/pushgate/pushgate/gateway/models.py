@@ -102,7 +102,9 @@ class InstancePutRequest(BaseModel):
 class InstanceResponse(BaseModel):
     instance: str
     domain: str
-    tenant: str | None = Field(description="The enrolled tenant (the well-known one wins)")
+    tenant: str | None = Field(
+        description="The enrolled tenant: it wins over the well-known document's"
+    )
     enabled: bool
     daily_quota: int
     enrolled_by: Literal["admin", "open"]

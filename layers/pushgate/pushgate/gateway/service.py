@@ -16,10 +16,10 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import ValidationError
 
 from pushgate import clock
-from pushgate.apps.models import INSTANCE_TENANT_PREFIX
+from pushgate.apps.models import INSTANCE_TENANT_PREFIX, instance_owner
 from pushgate.devices.addresses import parse_push_token
 from pushgate.devices.identity import device_id_for
-from pushgate.devices.service import remove_device, upsert_device
+from pushgate.devices.service import remove_device, take_registration_slot, upsert_device
 from pushgate.errors import (
     BadRequestError,
     ConflictError,
@@ -54,8 +54,6 @@ from pushgate.storage.devices import DeviceRecord
 from pushgate.storage.nonces import nonce_key, use_nonce
 
 PayloadT = TypeVar("PayloadT", bound=SignedPayload)
-# Devices registered by an instance record it as their owner (user tokens record the issuer).
-OWNER_PREFIX = "takos-instance:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +90,15 @@ def register(request: SignedRequest) -> RegistrationResult:
     _use_nonce(payload, verified.window)
     app_id = _tenant_app(payload.instance, verified)
     tenant = app_id.removeprefix(INSTANCE_TENANT_PREFIX)
+    owner = instance_owner(payload.instance)
     if payload.action == "register":
+        take_registration_slot(app_id, owner, payload.userId)
         registration = upsert_device(
             app_id=app_id,
             user_id=payload.userId,
             platform=payload.platform,
             address=address,
-            owner=OWNER_PREFIX + payload.instance,
+            owner=owner,
             user_agent=None,
         )
         return RegistrationResult(

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pushgate import clock, ids
-from pushgate.auth import SCOPE_SEND, Principal, require_app_access
+from pushgate.apps.quota import enforced_daily_quota
+from pushgate.auth import SCOPE_SEND, Principal
 from pushgate.errors import (
     BadRequestError,
     ForbiddenError,
@@ -24,8 +25,9 @@ from pushgate.notifications.models import (
     NotificationStatusResponse,
 )
 from pushgate.observability import logger, metrics
+from pushgate.policy import require_app_access, trust_of
 from pushgate.queues import OutgoingMessage, send_all
-from pushgate.settings import get_settings
+from pushgate.settings import Settings, get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.counters import daily_quota_key, release, reserve
 from pushgate.storage.notifications import (
@@ -64,18 +66,15 @@ def accept(app_id: str, recipients: Sequence[Recipient]) -> list[str]:
                 f"the notification serialises to {size} bytes; a push message holds "
                 f"{MAX_WEBPUSH_PLAINTEXT}"
             )
-    app = _enabled_app(app_id)
+    limit = _daily_limit(app_id, settings)
     now = clock.epoch()
     quota_key = daily_quota_key(app_id, clock.utc_day(now))
     midnight = int(now) + clock.seconds_to_utc_midnight(now)
     if not reserve(
-        quota_key,
-        len(recipients),
-        limit=int(app.daily_quota),
-        expires_at=midnight + _QUOTA_KEY_TTL_SECONDS,
+        quota_key, len(recipients), limit=limit, expires_at=midnight + _QUOTA_KEY_TTL_SECONDS
     ):
         raise QuotaExceededError(
-            f"the daily quota of {int(app.daily_quota)} notifications would be exceeded",
+            f"the daily quota of {limit} notifications would be exceeded",
             retry_after=clock.seconds_to_utc_midnight(now),
         )
     try:
@@ -111,14 +110,17 @@ def accept(app_id: str, recipients: Sequence[Recipient]) -> list[str]:
     return notification_ids
 
 
-def _enabled_app(app_id: str) -> AppRecord:
+def _daily_limit(app_id: str, settings: Settings) -> int:
+    """The app's enforced daily quota; 403 unless it is enabled and not suspended."""
     try:
-        app = AppRecord.get(app_id, attributes_to_get=["enabled", "daily_quota"])
+        app = AppRecord.get(
+            app_id,
+            attributes_to_get=["app_id", "enabled", "suspended", "daily_quota", "max_daily_quota"],
+        )
     except AppRecord.DoesNotExist:
-        app = None
-    if app is None or not app.enabled:
-        raise PushDisabledError(f"push is not enabled for app {app_id}")
-    return app
+        raise PushDisabledError(f"push is not enabled for app {app_id}") from None
+    trust_of(app).require_active()
+    return enforced_daily_quota(app, settings)
 
 
 def _record(

@@ -8,7 +8,12 @@ device registry, so nothing here may write the whole item back (updates name the
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.models import Model
 
 from pushgate.storage.base import table_meta
@@ -28,6 +33,14 @@ class AppRecord(Model):
     webhook_disabled_at = UnicodeAttribute(null=True)
     webhook_disabled_reason = UnicodeAttribute(null=True)
     daily_quota = NumberAttribute()
+    max_daily_quota = NumberAttribute(null=True)  # absent: the deployment's default cap
+    suspended = BooleanAttribute(null=True)  # the operator's kill switch
+    # Who the app trusts (see pushgate.policy): the issuer it was created with (absent for
+    # apps pushgate creates and apps older than the field), further issuers of service tokens,
+    # and the issuer whose users `user_id` names.
+    issuer = UnicodeAttribute(null=True)
+    service_issuers = ListAttribute(of=UnicodeAttribute, null=True)
+    user_issuer = UnicodeAttribute(null=True)
     vapid_subject = UnicodeAttribute(null=True)
     vapid_public_key = UnicodeAttribute(null=True)
     vapid_private_key_sealed = UnicodeAttribute(null=True)
@@ -36,6 +49,9 @@ class AppRecord(Model):
     device_count = NumberAttribute(default=0)
     # `takos:*` apps only: the gateway instance that claimed the tenant first and owns it.
     owner_instance = UnicodeAttribute(null=True)
+    # How the owner claimed it: "admin" (an enrolment naming the tenant) wins over "instance"
+    # (the instance's name or its well-known document's tenant).
+    owner_claim = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 

@@ -75,7 +75,8 @@ def signing_secrets(app: AppRecord, now: float) -> list[str]:
 async def deliver_receipt(message: ReceiptMessage) -> None:
     receipt = message.receipt
     app = await asyncio.to_thread(_load_app, receipt.app_id)
-    if app is None or not app.enabled or not app.webhook_url or app.webhook_disabled_at:
+    # A disabled or suspended app still hears how its accepted notifications ended.
+    if app is None or not app.webhook_url or app.webhook_disabled_at:
         metrics.add_metric(name="ReceiptsDropped", unit="Count", value=1)
         return
     settings = get_settings()

@@ -1,0 +1,18 @@
+"""An app's daily quota: what its tenant set, within the cap its operator set."""
+
+from __future__ import annotations
+
+from pushgate.settings import Settings
+from pushgate.storage.apps import AppRecord
+
+
+def max_daily_quota(record: AppRecord | None, settings: Settings) -> int:
+    """The most the app's daily_quota may be (an operator's setting, else the deployment's)."""
+    if record is not None and record.max_daily_quota is not None:
+        return int(record.max_daily_quota)
+    return settings.default_max_daily_quota
+
+
+def enforced_daily_quota(record: AppRecord, settings: Settings) -> int:
+    """What sends are counted against: the app's daily_quota, within its cap."""
+    return min(int(record.daily_quota), max_daily_quota(record, settings))
