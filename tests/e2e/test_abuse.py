@@ -1,7 +1,7 @@
-"""The abuse list, run on every build: forged and broken tokens, SSRF addresses, forged and
-replayed signed payloads, and malformed HTTP each get a 4xx in the one error shape and change
-nothing (app config, device counts, notifications_today and instances are compared before
-and after)."""
+"""The abuse list, run on every build: forged and broken tokens, tokens of another issuer, SSRF
+addresses, forged and replayed signed payloads, and malformed HTTP each get their exact 4xx
+status and code in the one error shape and change nothing (app config, device counts,
+notifications_today and instances are compared before and after)."""
 
 from __future__ import annotations
 
@@ -35,10 +35,9 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def assert_error_shape(response: httpx.Response, *statuses: int) -> None:
-    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
-    if statuses:
-        assert response.status_code in statuses, (response.status_code, response.text[:300])
+def assert_error_shape(response: httpx.Response, status: int, code: str) -> None:
+    """The response is exactly `status` with error `code`, in the one error shape."""
+    assert (response.status_code, response.text[:300]) == (status, response.text[:300])
     body = response.json()
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message"}, body
@@ -47,6 +46,7 @@ def assert_error_shape(response: httpx.Response, *statuses: int) -> None:
     assert body["error"]["code"] == body["error"]["code"].lower(), body
     assert isinstance(body["error"]["message"], str), body
     assert body["error"]["message"], body
+    assert body["error"]["code"] == code, body
 
 
 @dataclass
@@ -184,6 +184,12 @@ def _forged(api: Api, kind: str, claims: dict[str, Any]) -> str:
         "five_segments": lambda: mint(claims["sub"], extra_claims=claims) + ".x.y",
         "truncated_signature": lambda: mint(claims["sub"], extra_claims=claims)[:-10],
         "non_json_header": lambda: b64url(b"\xff\xfe") + ".e30." + b64url(b"sig"),
+        "issuer_is_a_list": lambda: _unsigned({"alg": "ES256", "kid": kid}, {**full, "iss": [iss]}),
+        "another_trusted_issuer": lambda: mint(
+            claims["sub"],
+            extra_claims={k: v for k, v in claims.items() if k != "sub"},
+            issuer="second",
+        ),
     }
     return forgeries[kind]()
 
@@ -210,7 +216,24 @@ JWT_ATTACKS = [
     "five_segments",
     "truncated_signature",
     "non_json_header",
+    "issuer_is_a_list",
+    "another_trusted_issuer",
 ]
+# What each role's attempt gets with the second development issuer's token: that issuer is
+# trusted for user and service tokens only, the target app was created by the default one.
+ANOTHER_ISSUER = {
+    "admin_reconfigures": (403, "role_not_trusted"),
+    "service_sends": (403, "issuer_not_trusted"),
+    "user_registers": (403, "wrong_issuer"),
+}
+
+
+def _jwt_expected(attack: str, role: str) -> tuple[int, str]:
+    if attack == "huge_token":  # too big for a header line: refused before any function
+        return 431, "headers_too_large"
+    if attack == "another_trusted_issuer":
+        return ANOTHER_ISSUER[role]
+    return 401, "invalid_token"
 
 
 def _jwt_targets(app_id: str) -> dict[str, tuple[dict[str, Any], str, str, dict[str, Any]]]:
@@ -243,8 +266,7 @@ def test_abuse_forged_or_broken_jwts_are_refused(api: Api, unchanged: Target, at
     claims, method, path, body = _jwt_targets(unchanged.app_id)[role]
     token = _forged(api, attack, claims)
     response = api.request(method, path, token, json=body)
-    # A token too big for a header line is refused before it reaches a function (431).
-    assert_error_shape(response, *((401, 431) if attack == "huge_token" else (401,)))
+    assert_error_shape(response, *_jwt_expected(attack, role))
 
 
 # -- SSRF -----------------------------------------------------------------------------------
@@ -285,7 +307,7 @@ def test_abuse_unsafe_webhook_urls_are_refused(strict_target: Target, url):
     response = api.request(
         "PATCH", f"/push/config/{strict_target.app_id}", api.admin, json={"webhook_url": url}
     )
-    assert_error_shape(response, 400)
+    assert_error_shape(response, 400, "unsafe_url")
     strict_target.assert_unchanged()
 
 
@@ -322,7 +344,7 @@ def test_abuse_unsafe_push_addresses_are_refused(strict_target: Target, platform
         api.token("ssrf-user", aud=[strict_target.app_id]),
         json={"app_id": strict_target.app_id, "platform": platform, "push_token": push_token},
     )
-    assert_error_shape(response, 400)
+    assert_error_shape(response, 400, "unsafe_url")
     strict_target.assert_unchanged()
 
 
@@ -401,30 +423,30 @@ def _signed_attack(client: GatewayClient, attack: str) -> tuple[str, bytes, str 
     return signed.path, signed.body, signature
 
 
-SIGNED_ATTACKS = [
-    "no_signature",
-    "signature_by_another_key",
-    "signature_not_base64",
-    "signature_huge",
-    "tampered_user",
-    "tampered_token",
-    "tampered_action",
-    "tampered_instance",
-    "event_signed_with_the_registration_key",
-    "expired",
-    "issued_in_the_future",
-    "lifetime_over_ten_minutes",
-    "unknown_instance",
-    "deregister_someone_else",
-]
+SIGNED_ATTACKS = {
+    "no_signature": (401, "missing_signature"),
+    "signature_by_another_key": (401, "invalid_signature"),
+    "signature_not_base64": (401, "invalid_signature"),
+    "signature_huge": (400, "invalid_request"),
+    "tampered_user": (401, "invalid_signature"),
+    "tampered_token": (401, "invalid_signature"),
+    "tampered_action": (401, "invalid_signature"),
+    "tampered_instance": (404, "unknown_instance"),
+    "event_signed_with_the_registration_key": (401, "invalid_signature"),
+    "expired": (401, "expired"),
+    "issued_in_the_future": (401, "not_yet_valid"),
+    "lifetime_over_ten_minutes": (401, "lifetime_too_long"),
+    "unknown_instance": (404, "unknown_instance"),
+    "deregister_someone_else": (404, "not_found"),
+}
 
 
-@pytest.mark.parametrize("attack", SIGNED_ATTACKS)
+@pytest.mark.parametrize("attack", sorted(SIGNED_ATTACKS))
 def test_abuse_forged_signed_payloads_are_refused(gateway: Gateway, attack):
     before = gateway.instance_state()
     path, body, signature = _signed_attack(gateway.client, attack)
     response = gateway.post(path, body, signature)
-    assert_error_shape(response, 400, 401, 403, 404)
+    assert_error_shape(response, *SIGNED_ATTACKS[attack])
     assert gateway.instance_state() == before
 
 
@@ -437,8 +459,8 @@ def test_abuse_replayed_signed_payloads_are_refused(gateway: Gateway):
     assert gateway.post(event.path, event.body, event.signature).status_code == 202
     before_event = gateway.instance_state()
     replayed_event = gateway.post(event.path, event.body, event.signature)
-    assert_error_shape(replay, 409)
-    assert_error_shape(replayed_event, 409)
+    assert_error_shape(replay, 409, "replayed_nonce")
+    assert_error_shape(replayed_event, 409, "replayed_nonce")
     assert before["device_count"] == gateway.instance_state()["device_count"]
     assert gateway.instance_state() == before_event
 
@@ -623,6 +645,18 @@ def _http_attacks(app_id: str) -> dict[str, tuple[str, str, str, dict[str, Any]]
 
 
 HTTP_ATTACKS = list(_http_attacks("x"))
+# The expected answer to each; anything not listed is 400 invalid_request.
+HTTP_EXPECTED = {
+    "bad_cursor": (400, "invalid_cursor"),
+    "send_as_text_plain": (415, "unsupported_media_type"),
+    "send_as_form": (415, "unsupported_media_type"),
+    "config_as_multipart": (415, "unsupported_media_type"),
+    "register_as_xml": (415, "unsupported_media_type"),
+    "huge_header_value": (431, "headers_too_large"),
+    "many_headers": (431, "headers_too_large"),
+    "unknown_method": (404, "not_found"),
+    "method_not_routed": (404, "not_found"),
+}
 
 
 @pytest.mark.parametrize("attack", HTTP_ATTACKS)
@@ -634,4 +668,4 @@ def test_abuse_malformed_requests_are_refused(api: Api, unchanged: Target, attac
         "user": api.token("victim", aud=[unchanged.app_id]),
     }[who]
     response = api.request(method, path, token, **arguments)
-    assert_error_shape(response)
+    assert_error_shape(response, *HTTP_EXPECTED.get(attack, (400, "invalid_request")))
