@@ -11,6 +11,10 @@ It needs only Python 3.11+ and `cryptography`; copy this file into your instance
     python -m clients.gateway_client event --instance social.example --dir keys/ \\
         --user alice --title Hello --body "You have a reply" --send https://push.example.com
 
+`--wire takos` sends what takos instances send instead: registrations with the signature in
+the body's `signature` field, and events `{instance, userId, notification: {id, type,
+message, ...}}` without an envelope (`event --wire takos --type reply --message ...`).
+
 As a library:
 
     client = GatewayClient.from_directory("social.example", "keys/")
@@ -18,7 +22,8 @@ As a library:
     status, answer = request.send("https://push.example.com")
 
 Each request is signed with ES256 (P-256) over the RFC 8785 canonical JSON of its payload
-and sent as exactly those bytes, so the signature also covers the raw body.
+and sent as exactly those bytes, so the signature also covers the raw body (in the takos wire
+form, registrations carry it in the body: it signs the body without that field).
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 WELL_KNOWN_PATH = "/.well-known/takos-push.json"
 REGISTER_PATH = "/push/register"
 EVENTS_PATH = "/push/webhook"
+TAKOS_EVENTS_PATH = "/internal/push/events"  # where takos instances post their events
 SIGNATURE_HEADER = "X-Push-Signature"
+WIRES = ("pushgate", "takos")
 DEFAULT_LIFETIME_SECONDS = 300  # pushgate accepts at most 600
 REGISTRATION_KEY_FILE = "registration.pem"
 WEBHOOK_KEY_FILE = "webhook.pem"
@@ -106,15 +113,19 @@ def rfc3339(moment: float) -> str:
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """A request ready to POST: the path, the exact body bytes and the signature."""
+    """A request ready to POST: the path, the exact body bytes and the signature (in the
+    X-Push-Signature header, or inside the body when `signature_in_body`)."""
 
     path: str
     payload: dict[str, Any]
     body: bytes
     signature: str
+    signature_in_body: bool = False
 
     @property
     def headers(self) -> dict[str, str]:
+        if self.signature_in_body:
+            return {"content-type": "application/json"}
         return {"content-type": "application/json", SIGNATURE_HEADER: self.signature}
 
     def send(self, base_url: str, *, timeout: float = 10.0) -> tuple[int, Any]:
@@ -189,10 +200,11 @@ class GatewayClient:
         platform: str,
         *,
         app_id: str | None = None,
+        wire: str = "pushgate",
         **timing: Any,
     ) -> SignedRequest:
         return self._registration(
-            "register", user_id, token, platform, app_id=app_id, timing=timing
+            "register", user_id, token, platform, app_id=app_id, wire=wire, timing=timing
         )
 
     def deregister(
@@ -202,11 +214,26 @@ class GatewayClient:
         platform: str,
         *,
         app_id: str | None = None,
+        wire: str = "pushgate",
         **timing: Any,
     ) -> SignedRequest:
         return self._registration(
-            "deregister", user_id, token, platform, app_id=app_id, timing=timing
+            "deregister", user_id, token, platform, app_id=app_id, wire=wire, timing=timing
         )
+
+    def takos_event(
+        self, user_id: str, notification: Mapping[str, Any], *, path: str = TAKOS_EVENTS_PATH
+    ) -> SignedRequest:
+        """An event the way takos instances send it: `notification` is takos' record (`id`
+        unique per instance, `type`, `message`, `ref_type`, `ref_id`, `created_at`, ...);
+        `id` and `created_at` (now) are filled in when missing."""
+        record = {
+            "id": secrets.token_hex(16),
+            "created_at": rfc3339(datetime.now(UTC).timestamp()),
+            **notification,
+        }
+        payload = {"instance": self.instance, "userId": user_id, "notification": record}
+        return self.signed(path, payload, self.webhook_key or self.registration_key)
 
     def event(
         self,
@@ -260,8 +287,11 @@ class GatewayClient:
         platform: str,
         *,
         app_id: str | None,
+        wire: str,
         timing: dict[str, Any],
     ) -> SignedRequest:
+        if wire not in WIRES:
+            raise ValueError(f"wire must be one of {', '.join(WIRES)}")
         payload: dict[str, Any] = {
             "action": action,
             "userId": user_id,
@@ -270,7 +300,11 @@ class GatewayClient:
         }
         if app_id is not None:
             payload["appId"] = app_id
-        return self.signed(REGISTER_PATH, self.envelope(payload, **timing))
+        signed = self.signed(REGISTER_PATH, self.envelope(payload, **timing))
+        if wire == "pushgate":
+            return signed
+        body = {**signed.payload, "signature": signed.signature}  # takos: {...envelope, signature}
+        return SignedRequest(REGISTER_PATH, body, json.dumps(body).encode(), signed.signature, True)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -288,24 +322,43 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     wellknown = commands.add_parser("wellknown", help="print the well-known document")
     instance_options(wellknown)
 
+    def wire_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--wire",
+            choices=WIRES,
+            default="pushgate",
+            help="pushgate's envelope (default) or what takos instances send",
+        )
+
     for action in ("register", "deregister"):
         command = commands.add_parser(action, help=f"build (and send) a signed {action}")
         instance_options(command)
+        wire_option(command)
         command.add_argument("--user", required=True)
-        command.add_argument("--platform", required=True, choices=["android", "ios", "web", "ntfy"])
+        command.add_argument(
+            "--platform", required=True, choices=["android", "ios", "web", "ntfy", "unknown"]
+        )
         command.add_argument("--token", required=True, help="token, or JSON for web/ntfy")
         command.add_argument("--app-id")
         command.add_argument("--send", metavar="PUSHGATE_URL", help="POST it there")
 
     event = commands.add_parser("event", help="build (and send) a signed notification event")
     instance_options(event)
+    wire_option(event)
     event.add_argument("--user", required=True)
-    event.add_argument("--title", required=True)
-    event.add_argument("--body", required=True)
-    event.add_argument("--link", help="URL the notification opens")
+    event.add_argument("--title", help="pushgate wire: the title (required)")
+    event.add_argument("--body", help="pushgate wire: the body (required)")
+    event.add_argument("--link", help="pushgate wire: URL the notification opens")
     event.add_argument("--data", action="append", default=[], metavar="KEY=VALUE")
+    event.add_argument("--type", default="test", help="takos wire: the notification type")
+    event.add_argument("--message", default="", help="takos wire: the notification text")
+    event.add_argument("--ref-type", help="takos wire: what it is about (post, user, ...)")
+    event.add_argument("--ref-id", help="takos wire: the id of what it is about")
     event.add_argument("--send", metavar="PUSHGATE_URL", help="POST it there")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "event" and args.wire == "pushgate" and not (args.title and args.body):
+        parser.error("event needs --title and --body (or --wire takos)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "wellknown":
         print(json.dumps(client.wellknown(), indent=2))
         return 0
-    if args.command == "event":
+    if args.command == "event" and args.wire == "takos":
+        record = {"type": args.type, "message": args.message}
+        record |= {"ref_type": args.ref_type, "ref_id": args.ref_id} if args.ref_type else {}
+        request = client.takos_event(args.user, record)
+    elif args.command == "event":
         data = dict(item.split("=", 1) for item in args.data) or None
         request = client.event(args.user, args.title, args.body, data=data, url=args.link)
     else:
@@ -326,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.platform in ("web", "ntfy") and token.lstrip().startswith("{"):
             token = json.loads(token)
         build = client.register if args.command == "register" else client.deregister
-        request = build(args.user, token, args.platform, app_id=args.app_id)
+        request = build(args.user, token, args.platform, app_id=args.app_id, wire=args.wire)
     if not args.send:
         print(json.dumps({"path": request.path, "headers": request.headers}, indent=2))
         print(request.body.decode())

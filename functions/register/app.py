@@ -68,7 +68,8 @@ def list_account_devices(principal: CurrentPrincipal) -> AccountDevicesResponse:
     "/push/register",
     summary="A gateway client registers or deregisters a user's token (signed request)",
     description="The body is signed with the instance's `registrationPublicKey` from "
-    "`https://{domain}/.well-known/takos-push.json`; valid for at most 10 minutes; each "
+    "`https://{domain}/.well-known/takos-push.json` (in X-Push-Signature, or in the body's "
+    "`signature` field as takos instances send it); valid for at most 10 minutes; each "
     "nonce once. The token is stored under the instance's tenant and `userId`.",
     responses={
         200: {

@@ -14,7 +14,7 @@ from pushgate.api import BEARER, create_handler, create_resolver, error_response
 from pushgate.apps.models import APP_ID_PATTERN
 from pushgate.auth import SCOPE_SEND, Principal
 from pushgate.errors import BadRequestError
-from pushgate.gateway.models import GatewayEventRequest
+from pushgate.gateway.models import EventRequest
 from pushgate.notifications import service
 from pushgate.notifications.idempotency import run_once
 from pushgate.notifications.models import (
@@ -26,7 +26,12 @@ from pushgate.notifications.models import (
     SendRequest,
     SendResponse,
 )
-from pushgate.params import CurrentPrincipal, NotificationIdPath, SignatureHeader
+from pushgate.params import (
+    CurrentPrincipal,
+    NotificationIdPath,
+    PushSecretHeader,
+    SignatureHeader,
+)
 from pushgate.policy import require_app_access
 
 app = create_resolver()
@@ -165,36 +170,45 @@ def get_notification(
     return service.notification_status(principal, notification_id)
 
 
+GATEWAY_EVENT_RESPONSES: dict = {
+    200: {
+        "description": "A takos event seen before: the notification it became, nothing sent",
+        "content": {"application/json": {"model": SendResponse}},
+    },
+    202: {"description": "Accepted", "content": {"application/json": {"model": SendResponse}}},
+    **error_responses(401, 403, 404, 409, 413, 429),
+}
+
+
 @app.post(
     "/push/webhook",
     summary="A gateway client posts a notification event for one of its users (signed)",
-    description="Signed with the well-known `webhook.publicKey` (else `registrationPublicKey`); "
-    "valid for at most 10 minutes; each nonce once. Sent like /push/send under the "
-    "instance's quota; `POST /internal/push/events` is an alias.",
-    responses={
-        202: {"description": "Accepted", "content": {"application/json": {"model": SendResponse}}},
-        **error_responses(401, 403, 404, 409, 413, 429),
-    },
+    description="Signed with the well-known `webhook.publicKey` (else `registrationPublicKey`). "
+    "pushgate's envelope (`title`, `body`, ..., valid for at most 10 minutes, each nonce once) "
+    "or a takos instance's event (`notification`, at most 10 minutes old, each id once). Sent "
+    "like /push/send under the instance's quota; `POST /internal/push/events` is an alias.",
+    responses=GATEWAY_EVENT_RESPONSES,
 )
 @app.post(
     "/internal/push/events",
-    summary="Alias of POST /push/webhook",
-    responses={
-        202: {"description": "Accepted", "content": {"application/json": {"model": SendResponse}}},
-        **error_responses(401, 403, 404, 409, 413, 429),
-    },
+    summary="Alias of POST /push/webhook (where takos instances post)",
+    responses=GATEWAY_EVENT_RESPONSES,
 )
 def post_gateway_event(
     # Validated here for the 400s and the OpenAPI document; the service verifies the raw
     # body, byte for byte, the way it was signed.
-    body: Annotated[GatewayEventRequest, Body()],
+    body: Annotated[EventRequest, Body()],
     signature: SignatureHeader = None,
+    push_secret: PushSecretHeader = None,
 ) -> Response[SendResponse]:
     from pushgate.gateway import service as gateway  # only gateway requests pay for it
 
     raw = (app.current_event.decoded_body or "").encode()
-    notification_id = gateway.post_event(gateway.SignedRequest(raw, signature))
-    return _accepted(SendResponse(notification_id=notification_id))
+    result = gateway.post_event(gateway.SignedRequest(raw, signature, push_secret))
+    answer = SendResponse(notification_id=result.notification_id)
+    if result.replayed:
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)
+    return _accepted(answer)
 
 
 lambda_handler = create_handler(app)

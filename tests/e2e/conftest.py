@@ -122,6 +122,19 @@ class Delivery:
         token = self.api.admin if instance else self.api.token(app_id, scope="push:send")
         return self.api.request("GET", f"/push/notifications/{notification_id}", token).json()
 
+    def wait_queue_drained(self, timeout: float = 30) -> None:
+        """Until the delivery queue holds nothing, visible or in flight: every job ran."""
+        sqs = self.api.stack.client("sqs")
+        url = self.api.stack.resources["DeliveryQueue"]
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        deadline = time.monotonic() + timeout
+        while True:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)
+            if all(attributes["Attributes"][name] == "0" for name in names):
+                return
+            assert time.monotonic() < deadline, f"delivery queue not drained: {attributes}"
+            time.sleep(0.2)
+
     def wait_final(self, app_id: str, notification_id: str, devices: int, timeout: float = 60):
         deadline = time.monotonic() + timeout
         while True:

@@ -110,19 +110,6 @@ def new_instance(delivery_stack: Delivery) -> Iterator[Callable[..., Instance]]:
         assert server.errors() == ()
 
 
-def _wait_until_delivery_queue_drains(stack: LocalStack, timeout: float = 30) -> None:
-    sqs = stack.client("sqs")
-    url = stack.resources["DeliveryQueue"]
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    deadline = time.monotonic() + timeout
-    while True:
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-        if all(attributes[name] == "0" for name in names):
-            return
-        assert time.monotonic() < deadline, f"delivery queue not drained: {attributes}"
-        time.sleep(0.2)
-
-
 # ---------------------------------------------------------------- the whole journey
 
 
@@ -153,7 +140,7 @@ def test_gateway_instance_registers_delivers_deregisters_and_then_reaches_nothin
 
     later = instance.event("alice")
     assert later.status_code == 202
-    _wait_until_delivery_queue_drains(delivery_stack.api.stack)
+    delivery_stack.wait_queue_drained()
     assert (
         delivery_stack.status(instance.app_id, later.json()["notification_id"])["deliveries"] == []
     )

@@ -32,7 +32,8 @@ InstancePath = Annotated[
     str,
     Path(
         pattern=INSTANCE_PATTERN,
-        description="Instance name: lower-case letters, digits, `.`, `_`, `-`, optional `:port`",
+        description="Instance name: lower-case letters, digits, `.`, `_`, `-`, optional "
+        "`:port`; or `external:<slug>`",
     ),
 ]
 PageLimit = Annotated[int, Query(ge=1, le=100, description="Devices per page")]
@@ -46,7 +47,17 @@ SignatureHeader = Annotated[
         alias="x-push-signature",
         max_length=MAX_SIGNATURE_LENGTH,
         description="base64 of an ES256 signature (raw r‖s or DER) over the RFC 8785 canonical "
-        "JSON of the body; a signature over the exact raw body also verifies",
+        "JSON of the body; a signature over the exact raw body also verifies. Or send it as "
+        "the body's `signature` field",
+    ),
+]
+PushSecretHeader = Annotated[
+    str | None,
+    Header(
+        alias="x-push-secret",
+        max_length=256,
+        description="The shared secret of an enrolment that has one (takos' "
+        "PUSH_WEBHOOK_SECRET); required on events then, ignored otherwise",
     ),
 ]
 

@@ -10,10 +10,15 @@ import stat
 import pytest
 
 from clients import gateway_client
-from clients.gateway_client import GatewayClient, canonical_json
+from clients.gateway_client import GatewayClient, canonical_json, public_pem
 from pushgate.crypto import canonicalize, verify_payload, verify_signature
-from pushgate.gateway.models import NONCE_PATTERN, GatewayEventRequest, GatewayRegistrationRequest
-from pushgate.gateway.signing import parse_timestamp
+from pushgate.gateway.models import (
+    NONCE_PATTERN,
+    GatewayEventRequest,
+    GatewayRegistrationRequest,
+    TakosEventRequest,
+)
+from pushgate.gateway.signing import parse_timestamp, signature_verifies, split_signature
 from pushgate.gateway.wellknown import parse_document
 
 PAYLOADS = [
@@ -112,3 +117,23 @@ def test_client_cli_generates_keys_and_prints_documents_and_requests(tmp_path, c
     body = json.loads(lines[-1])
     assert body["token"] == {"endpoint": "https://fcm.googleapis.com/wp/abc"}
     assert body["action"] == "register"
+
+
+def test_client_takos_wire_registration_carries_its_signature_in_the_body(client):
+    request = client.register("alice", "tok-" + "x" * 40, "unknown", app_id="", wire="takos")
+    body = json.loads(request.body)
+    assert request.headers == {"content-type": "application/json"}
+    assert body["signature"] == request.signature
+    assert GatewayRegistrationRequest.model_validate(body).platform == "unknown"
+    signed = split_signature(body, request.body, None)
+    assert signature_verifies(public_pem(client.registration_key), signed)
+
+
+def test_client_takos_wire_event_is_a_takos_notification(client):
+    request = client.takos_event("alice", {"type": "reply", "message": "hi", "ref_type": "post"})
+    assert request.path == "/internal/push/events"
+    event = TakosEventRequest.model_validate(request.payload)
+    assert (event.notification.type, event.notification.message) == ("reply", "hi")
+    assert parse_timestamp(event.notification.created_at, "created_at") > 0
+    signed = split_signature(request.payload, request.body, request.headers["X-Push-Signature"])
+    assert signature_verifies(public_pem(client.webhook_key), signed)

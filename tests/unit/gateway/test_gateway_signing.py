@@ -1,5 +1,5 @@
 """Signed-request checks that need no storage: strict JSON, timestamps, the validity window,
-nonce keys and the signature itself."""
+nonce keys, where the signature travels and what it signs."""
 
 from __future__ import annotations
 
@@ -19,9 +19,12 @@ from pushgate.gateway.signing import (
     check_validity,
     parse_json_object,
     parse_timestamp,
-    require_signature,
     signature_verifies,
+    signed_messages,
+    split_signature,
+    takos_canonical,
 )
+from pushgate.gateway.signing import Signed as SignedPayload
 from pushgate.storage.nonces import nonce_key
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC).timestamp()
@@ -183,10 +186,25 @@ def test_nonce_key_scopes_the_nonce_to_its_instance():
 
 
 @pytest.mark.parametrize("header", [None, "", "   "])
-def test_require_signature_refuses_a_missing_header(header):
+@pytest.mark.parametrize("in_body", [None, "", 7])
+def test_split_signature_refuses_a_request_without_one(header, in_body):
+    body = {"a": 1} | ({"signature": in_body} if in_body is not None else {})
     with pytest.raises(SignatureError) as refused:
-        require_signature(header)
+        split_signature(body, b"{}", header)
     assert (refused.value.status, refused.value.code) == (401, "missing_signature")
+
+
+def test_split_signature_takes_the_header_and_the_whole_body():
+    signed = split_signature({"a": 1}, b'{"a": 1}', " sig ")
+    assert signed == SignedPayload("sig", {"a": 1}, b'{"a": 1}')
+
+
+def test_split_signature_takes_the_body_field_and_signs_the_body_without_it():
+    # takos registrations: {...envelope, signature}, no header
+    signed = split_signature({"a": 1, "signature": "sig"}, b"raw", None)
+    assert signed == SignedPayload("sig", {"a": 1}, None)
+    # with both, the header is the signature; the payload is still the body without the field
+    assert split_signature({"a": 1, "signature": "x"}, b"raw", "sig") == signed
 
 
 # ---------------------------------------------------------------- signatures
@@ -201,46 +219,92 @@ def _pem(client: GatewayClient) -> str:
     return public_pem(client.registration_key)
 
 
+def _der(client: GatewayClient, message: bytes) -> str:
+    """A DER signature, as many libraries produce."""
+    return base64.b64encode(
+        client.registration_key.sign(message, ec.ECDSA(hashes.SHA256()))
+    ).decode()
+
+
 def test_signature_verifies_over_the_canonical_json(client):
     request = client.register("alice", "tok" * 20, "android")
     # The body as the server parsed it, in any key order: the canonical form is signed.
     reordered = dict(reversed(list(json.loads(request.body).items())))
-    assert signature_verifies(_pem(client), request.signature, reordered, b"ignored")
+    signed = SignedPayload(request.signature, reordered, b"ignored")
+    assert signature_verifies(_pem(client), signed)
 
 
 def test_signature_verifies_over_the_exact_raw_body(client):
     raw = json.dumps({"userId": "alice", "b": 1}, indent=2).encode()
-    signature = base64.b64encode(
-        client.registration_key.sign(raw, ec.ECDSA(hashes.SHA256()))
-    ).decode()  # DER, as many libraries produce
-    assert signature_verifies(_pem(client), signature, json.loads(raw), raw)
+    assert signature_verifies(_pem(client), SignedPayload(_der(client, raw), json.loads(raw), raw))
+
+
+def test_signature_over_the_raw_body_does_not_verify_when_the_body_carries_it(client):
+    # The body's signature field cannot be part of what it signs.
+    raw = json.dumps({"userId": "alice"}, indent=2).encode()
+    payload = json.loads(raw)
+    assert not signature_verifies(_pem(client), SignedPayload(_der(client, raw), payload, None))
 
 
 def test_signature_refuses_a_tampered_field(client):
     request = client.register("alice", "tok" * 20, "android")
     tampered = json.loads(request.body) | {"userId": "mallory"}
-    assert not signature_verifies(
-        _pem(client), request.signature, tampered, json.dumps(tampered).encode()
-    )
+    signed = SignedPayload(request.signature, tampered, json.dumps(tampered).encode())
+    assert not signature_verifies(_pem(client), signed)
 
 
 def test_signature_refuses_another_key(client):
     request = client.register("alice", "tok" * 20, "android")
     other = public_pem(GatewayClient.generate("x").registration_key)
-    assert not signature_verifies(other, request.signature, request.payload, request.body)
+    signed = SignedPayload(request.signature, request.payload, request.body)
+    assert not signature_verifies(other, signed)
 
 
 def test_signature_refuses_another_canonicalisation(client):
     payload = client.envelope({"userId": "alice", "title": "t", "body": "b"})
     pretty = json.dumps(payload, indent=1).encode()
-    signature = base64.b64encode(
-        client.registration_key.sign(pretty, ec.ECDSA(hashes.SHA256()))
-    ).decode()
     # Signed over a pretty-printed form, sent canonically: neither form verifies.
     request = client.signed("/push/webhook", payload)
-    assert not signature_verifies(_pem(client), signature, payload, request.body)
+    signed = SignedPayload(_der(client, pretty), payload, request.body)
+    assert not signature_verifies(_pem(client), signed)
 
 
 def test_signature_refuses_garbage_without_raising(client):
-    assert not signature_verifies(_pem(client), "not base64!", {"a": 1}, b"{}")
-    assert not signature_verifies("not a key", "AAAA", {"a": 1}, b"{}")
+    assert not signature_verifies(_pem(client), SignedPayload("not base64!", {"a": 1}, b"{}"))
+    assert not signature_verifies("not a key", SignedPayload("AAAA", {"a": 1}, b"{}"))
+
+
+# ---------------------------------------------------------------- takos' canonical form
+
+TAKOS_CASES = {
+    "flat": ({"b": "2", "a": "1", "ü": "x"}, '{"a":"1","b":"2","ü":"x"}'),
+    "nested object": ({"n": {"z": None, "a": 0, "m": True}}, '{"n":{"a":0,"m":true,"z":null}}'),
+    "array of scalars and objects": (
+        {"a": [1, "x", None, {"b": 1, "a": 2}]},
+        '{"a":[1,"x",null,{"a":2,"b":1}]}',
+    ),
+    "array in an array": ({"a": [[2, 3], []]}, '{"a":[{"0":2,"1":3},{}]}'),
+    "index keys sort as strings": (
+        {"a": [list(range(11))]},
+        '{"a":[{"0":0,"1":1,"10":10,"2":2,"3":3,"4":4,"5":5,"6":6,"7":7,"8":8,"9":9}]}',
+    ),
+    "numbers and escapes": (
+        {"f": 1.0, "e": 1e21, "s": 'q"\\\n\u0001\u2028', "empty": {}},
+        '{"e":1e+21,"empty":{},"f":1,"s":"q\\"\\\\\\n\\u0001\u2028"}',
+    ),
+    "utf-16 order": ({"\U0001f600": 1, "\uff61": 2}, '{"\U0001f600":1,"\uff61":2}'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAKOS_CASES))
+def test_takos_canonical_writes_what_takos_signs(case):
+    value, expected = TAKOS_CASES[case]
+    assert takos_canonical(value) == expected.encode()
+
+
+def test_signed_messages_try_rfc8785_then_takos_form_then_the_raw_body():
+    payload = {"a": [[1]], "b": "x"}
+    messages = signed_messages(SignedPayload("sig", payload, b"raw"))
+    assert messages == [b'{"a":[[1]],"b":"x"}', b'{"a":[{"0":1}],"b":"x"}', b"raw"]
+    # forms that agree are tried once
+    assert signed_messages(SignedPayload("sig", {"b": "x"}, None)) == [b'{"b":"x"}']

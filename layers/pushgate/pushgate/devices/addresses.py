@@ -87,6 +87,21 @@ def deserialize(data: bytes) -> PushAddress:
     return _BY_CHANNEL[fields["channel"]](**fields)
 
 
+def infer_platform(push_token: str | dict[str, Any]) -> Platform:
+    """The platform a token's form says: `{url}` is ntfy, `{endpoint}` (object or JSON text)
+    a Web Push subscription, anything else an FCM token, taken as `android` (FCM sends to
+    android, ios and web tokens alike)."""
+    value: object = push_token
+    if isinstance(push_token, str) and push_token.lstrip().startswith("{"):
+        try:
+            value = json.loads(push_token)
+        except ValueError:
+            return "android"  # not JSON: parse_push_token says why
+    if isinstance(value, dict):
+        return "ntfy" if "url" in value and "endpoint" not in value else "web"
+    return "android"
+
+
 def parse_push_token(
     platform: Platform,
     push_token: str | dict[str, Any],

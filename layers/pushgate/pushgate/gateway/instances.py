@@ -23,6 +23,7 @@ from pushgate.apps.models import INSTANCE_TENANT_PREFIX, AppConfigPatchRequest, 
 from pushgate.apps.service import apply_app_config
 from pushgate.audit import record_change
 from pushgate.auth import Principal
+from pushgate.encryption import get_cipher
 from pushgate.errors import ForbiddenError, NotFoundError
 from pushgate.gateway.models import InstancePutRequest, InstanceResponse
 from pushgate.gateway.wellknown import wellknown_url
@@ -36,6 +37,10 @@ _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 # What open enrolment accepts as an instance name: a DNS host name, optional port.
 _DNS_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
 _HOST_AND_PORT = re.compile(r"^[a-z0-9.-]+(?::[0-9]{1,5})?$")
+
+
+def push_secret_binding(instance: str) -> str:
+    return f"instances/{instance}/push_secret"
 
 
 def tenant_app_id(tenant: str) -> str:
@@ -93,6 +98,11 @@ def put_instance(
             InstanceRecord.daily_quota.set(request.daily_quota)
             if request.daily_quota is not None
             else InstanceRecord.daily_quota.remove(),
+            InstanceRecord.push_secret_sealed.set(
+                get_cipher().seal(request.push_secret.encode(), binding=push_secret_binding(name))
+            )
+            if request.push_secret is not None
+            else InstanceRecord.push_secret_sealed.remove(),
             InstanceRecord.enrolled_by.set("admin"),
             InstanceRecord.version.add(1),
             InstanceRecord.created_at.set(InstanceRecord.created_at | now),
@@ -167,6 +177,8 @@ def tenant_for(record: InstanceRecord, wellknown_tenant: str | None) -> tuple[st
     "instance"). Raises 403 `tenant_not_allowed` for a document naming someone else's."""
     if record.tenant:
         return record.tenant, "admin"
+    # A document's tenant is a name (the instance's, or its domain's): case does not count.
+    wellknown_tenant = wellknown_tenant.lower() if wellknown_tenant is not None else None
     if wellknown_tenant is None or wellknown_tenant == record.instance:
         return record.instance, "instance"
     host = _host(record.domain)
@@ -265,6 +277,7 @@ def to_response(record: InstanceRecord) -> InstanceResponse:
         tenant=record.tenant,
         enabled=bool(record.enabled),
         daily_quota=int(record.daily_quota or get_settings().default_daily_quota),
+        push_secret_set=bool(record.push_secret_sealed),
         enrolled_by="open" if record.enrolled_by == "open" else "admin",
         tenant_app_id=record.tenant_app_id,
         device_count=device_count,

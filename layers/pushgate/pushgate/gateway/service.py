@@ -1,25 +1,33 @@
 """The takos protocol: gateway clients register tokens and post events with signed requests.
 
-Every request goes through the same checks, cheapest first: signature header present, body
-strictly parsed, validity window (issuedAt, expiresAt, lifetime), instance enrolled and
-enabled (or open enrolment for a DNS-named instance), the well-known document fetched and
-naming this instance, the ES256 signature (canonical JSON, else the raw body; one re-fetch
-of the document on failure), then the nonce, consumed last so an unauthenticated request
-cannot burn one. Only then does anything change.
+Two wire forms take the same checks: pushgate's envelope (`issuedAt`, `expiresAt`, `nonce`,
+the signature in `X-Push-Signature`), and what takos instances send (yurucommu-core):
+registrations carrying the signature in the body, and events `{instance, userId,
+notification}` with no envelope, whose replays are refused by `notification.id` and whose age
+by `notification.created_at`.
+
+Every request goes through the same checks, cheapest first: body strictly parsed, a signature
+present, fields valid, validity window (or event age), instance enrolled and enabled (or open
+enrolment for a DNS-named instance), its shared secret when its enrolment has one (events),
+the well-known document fetched and naming this instance, the ES256 signature (one re-fetch
+of the document on failure), then the nonce or event id, consumed last so an unauthenticated
+request cannot burn one. Only then does anything change.
 """
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from pushgate import clock
 from pushgate.apps.models import INSTANCE_TENANT_PREFIX, instance_owner
-from pushgate.devices.addresses import parse_push_token
+from pushgate.devices.addresses import Platform, infer_platform, parse_push_token
 from pushgate.devices.identity import device_id_for
 from pushgate.devices.service import remove_device, take_registration_slot, upsert_device
+from pushgate.encryption import get_cipher
 from pushgate.errors import (
     BadRequestError,
     ConflictError,
@@ -27,41 +35,53 @@ from pushgate.errors import (
     NotFoundError,
     SignatureError,
 )
-from pushgate.gateway import instances
+from pushgate.gateway import instances, takos
 from pushgate.gateway.models import (
+    EventRequest,
     GatewayEventRequest,
     GatewayRegistrationRequest,
-    SignedPayload,
+    TakosEventRequest,
 )
 from pushgate.gateway.signing import (
-    ValidityWindow,
+    Signed,
     check_validity,
     parse_json_object,
-    require_signature,
     signature_verifies,
+    split_signature,
 )
 from pushgate.gateway.wellknown import (
     InvalidWellKnownError,
     Purpose,
     WellKnownDocument,
     get_cache,
+    origin_of,
 )
 from pushgate.notifications.models import MessageContent
-from pushgate.notifications.service import Recipient, accept
+from pushgate.notifications.service import Recipient, accept, new_notification_ids
 from pushgate.settings import get_settings
 from pushgate.storage.apps import InstanceRecord
 from pushgate.storage.devices import DeviceRecord
-from pushgate.storage.nonces import nonce_key, use_nonce
+from pushgate.storage.nonces import (
+    claim_event,
+    event_key,
+    nonce_key,
+    release_event,
+    use_nonce,
+)
 
-PayloadT = TypeVar("PayloadT", bound=SignedPayload)
+Payload = GatewayRegistrationRequest | GatewayEventRequest | TakosEventRequest
+_REGISTRATION: TypeAdapter[GatewayRegistrationRequest] = TypeAdapter(GatewayRegistrationRequest)
+_EVENT: TypeAdapter[GatewayEventRequest | TakosEventRequest] = TypeAdapter(EventRequest)
 
 
 @dataclass(frozen=True, slots=True)
 class SignedRequest:
-    """A request as it arrived: the exact body bytes and the X-Push-Signature header."""
+    """A request as it arrived: the exact body bytes, the X-Push-Signature header and the
+    X-Push-Secret header."""
 
     raw_body: bytes
     signature: str | None
+    push_secret: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +94,15 @@ class RegistrationResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Verified(Generic[PayloadT]):
-    payload: PayloadT
-    window: ValidityWindow
+class EventResult:
+    notification_id: str
+    replayed: bool  # a takos event seen before: nothing new was sent
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    payload: Payload
+    expires_at: int  # until when its nonce or event id must be remembered
     record: InstanceRecord | None  # None: open enrolment on this request
     document: WellKnownDocument
 
@@ -84,11 +110,13 @@ class _Verified(Generic[PayloadT]):
 def register(request: SignedRequest) -> RegistrationResult:
     """`register` stores the token under the instance's tenant and the user, through the
     device registry (encrypted, deduplicated, counted); `deregister` removes it."""
-    verified = _verify(request, GatewayRegistrationRequest, "registration")
+    verified = _verify(request, _REGISTRATION, "registration")
     payload = verified.payload
-    address = parse_push_token(payload.platform, payload.token, get_settings())
-    _use_nonce(payload, verified.window)
-    app_id = _tenant_app(payload.instance, verified)
+    assert isinstance(payload, GatewayRegistrationRequest)
+    platform = _platform(payload)
+    address = parse_push_token(platform, payload.token, get_settings())
+    _use_nonce(payload.instance, payload.nonce, verified.expires_at)
+    app_id = _tenant_app(verified)
     tenant = app_id.removeprefix(INSTANCE_TENANT_PREFIX)
     owner = instance_owner(payload.instance)
     if payload.action == "register":
@@ -96,7 +124,7 @@ def register(request: SignedRequest) -> RegistrationResult:
         registration = upsert_device(
             app_id=app_id,
             user_id=payload.userId,
-            platform=payload.platform,
+            platform=platform,
             address=address,
             owner=owner,
             user_agent=None,
@@ -115,36 +143,89 @@ def register(request: SignedRequest) -> RegistrationResult:
     return RegistrationResult(device_id, tenant, payload.userId, "deregister", False)
 
 
-def post_event(request: SignedRequest) -> str:
+def _platform(payload: GatewayRegistrationRequest) -> Platform:
+    """The platform to parse the token as: the one named, except that `""` and `unknown`
+    (takos' defaults) and every deregistration (takos sends `""`) go by the token's form."""
+    if payload.action == "deregister" or payload.platform in ("", "unknown"):
+        return infer_platform(payload.token)
+    return payload.platform  # type: ignore[return-value]
+
+
+def post_event(request: SignedRequest) -> EventResult:
     """Send the event to the user's devices under the instance's tenant and quota, like
-    `/push/send`. Returns the notification id."""
-    verified = _verify(request, GatewayEventRequest, "event")
+    `/push/send`. A takos event seen before answers with the notification it became."""
+    verified = _verify(request, _EVENT, "event")
     payload = verified.payload
-    try:
-        content = MessageContent(
+    if isinstance(payload, TakosEventRequest):
+        return _post_takos_event(verified, payload)
+    assert isinstance(payload, GatewayEventRequest)
+    content = _content(
+        lambda: MessageContent(
             title=payload.title, body=payload.body, data=payload.data, url=payload.url
         )
+    )
+    _use_nonce(payload.instance, payload.nonce, verified.expires_at)
+    app_id = _tenant_app(verified)
+    return EventResult(accept(app_id, [Recipient(payload.userId, content)])[0], replayed=False)
+
+
+def _post_takos_event(verified: _Verified, payload: TakosEventRequest) -> EventResult:
+    notification = payload.notification
+    domain = verified.record.domain if verified.record is not None else payload.instance
+    content = _content(lambda: takos.message_for(notification, origin_of(domain)))
+    app_id = _tenant_app(verified)
+    key = event_key(payload.instance, notification.id)
+    (notification_id,) = new_notification_ids(1)
+    earlier = claim_event(key, notification_id=notification_id, expires_at=verified.expires_at)
+    if earlier is not None:
+        return EventResult(earlier, replayed=True)
+    try:
+        accept(app_id, [Recipient(payload.userId, content)], notification_ids=[notification_id])
+    except BaseException:
+        # Not sent: the instance may send the event again (after a 429, say).
+        release_event(key, notification_id=notification_id)
+        raise
+    return EventResult(notification_id, replayed=False)
+
+
+def _content(build: Any) -> MessageContent:
+    try:
+        return build()
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
         raise BadRequestError("invalid " + ", ".join(fields), code="invalid_request") from None
-    _use_nonce(payload, verified.window)
-    app_id = _tenant_app(payload.instance, verified)
-    return accept(app_id, [Recipient(payload.userId, content)])[0]
 
 
-def _verify(request: SignedRequest, model: type[PayloadT], purpose: Purpose) -> _Verified[PayloadT]:
-    signature = require_signature(request.signature)
-    data = parse_json_object(request.raw_body)
-    payload = _validate(model, data)
-    window = check_validity(payload.issuedAt, payload.expiresAt, now=clock.epoch())
+def _verify(request: SignedRequest, adapter: TypeAdapter[Any], purpose: Purpose) -> _Verified:
+    body = parse_json_object(request.raw_body)
+    signed = split_signature(body, request.raw_body, request.signature)
+    payload = _validate(adapter, body)
+    now = clock.epoch()
+    if isinstance(payload, TakosEventRequest):
+        if payload.notification.user_id not in (None, payload.userId):
+            raise BadRequestError(
+                "notification.user_id is another user than userId", code="user_mismatch"
+            )
+        expires_at = takos.claim_expiry(payload.notification, now=now)
+    else:
+        expires_at = check_validity(payload.issuedAt, payload.expiresAt, now=now).nonce_expires_at
     record, domain = _instance_and_domain(payload.instance)
+    if purpose == "event":
+        _check_push_secret(record, request.push_secret)
+    document = _authenticated_document(domain, payload.instance, signed, purpose)
+    return _Verified(payload, expires_at, record, document)
+
+
+def _authenticated_document(
+    domain: str, instance: str, signed: Signed, purpose: Purpose
+) -> WellKnownDocument:
+    """The instance's document whose key verifies the signature (one re-fetch of a fresher
+    document when the cached one does not); 401 otherwise."""
 
     def refusal(document: WellKnownDocument) -> SignatureError | None:
-        """Why `document` does not authenticate the request, or None when it does."""
-        if document.instance != payload.instance:
+        if document.instance != instance:
             return InvalidWellKnownError("the well-known document names another instance")
-        key = document.key_for(purpose)
-        if not signature_verifies(key, signature, data, request.raw_body):
+        if not signature_verifies(document.key_for(purpose), signed):
             return SignatureError("the signature does not verify with the instance's key")
         return None
 
@@ -157,7 +238,21 @@ def _verify(request: SignedRequest, model: type[PayloadT], purpose: Purpose) -> 
             document, refused = fresher, refusal(fresher)
         if refused is not None:
             raise refused
-    return _Verified(payload, window, record, document)
+    return document
+
+
+def _check_push_secret(record: InstanceRecord | None, presented: str | None) -> None:
+    """An enrolment with a shared secret (takos' PUSH_WEBHOOK_SECRET) wants it in
+    X-Push-Secret as well as the signature; without one, the header is ignored."""
+    if record is None or not record.push_secret_sealed:
+        return
+    if not presented:
+        raise SignatureError("the X-Push-Secret header is required", code="missing_push_secret")
+    expected = get_cipher().open(
+        record.push_secret_sealed, binding=instances.push_secret_binding(record.instance)
+    )
+    if not hmac.compare_digest(presented.encode(), expected):
+        raise SignatureError("the X-Push-Secret header does not match", code="invalid_push_secret")
 
 
 def _instance_and_domain(name: str) -> tuple[InstanceRecord | None, str]:
@@ -173,20 +268,27 @@ def _instance_and_domain(name: str) -> tuple[InstanceRecord | None, str]:
     raise NotFoundError(f"instance {name} is not enrolled", code="unknown_instance")
 
 
-def _validate(model: type[PayloadT], data: dict[str, Any]) -> PayloadT:
+def _validate(adapter: TypeAdapter[Any], data: dict[str, Any]) -> Payload:
     try:
-        return model.model_validate(data)
+        return adapter.validate_python(data)
     except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()})
+        fields = sorted(
+            {".".join(str(p) for p in e["loc"][_shape_prefix(e) :]) or "body" for e in exc.errors()}
+        )
         raise BadRequestError("invalid " + ", ".join(fields), code="invalid_request") from None
 
 
-def _use_nonce(payload: SignedPayload, window: ValidityWindow) -> None:
-    key = nonce_key(payload.instance, payload.nonce)
-    if not use_nonce(key, expires_at=window.nonce_expires_at):
+def _shape_prefix(error: Any) -> int:
+    """Errors of a tagged union name the tag first (`takos.notification.id`): skip it."""
+    location = error["loc"]
+    return 1 if location and location[0] in ("takos", "pushgate") else 0
+
+
+def _use_nonce(instance: str, nonce: str, expires_at: int) -> None:
+    if not use_nonce(nonce_key(instance, nonce), expires_at=expires_at):
         raise ConflictError("this nonce was used before", code="replayed_nonce")
 
 
-def _tenant_app(name: str, verified: _Verified[Any]) -> str:
-    record = verified.record or instances.enrol_on_first_request(name)
+def _tenant_app(verified: _Verified) -> str:
+    record = verified.record or instances.enrol_on_first_request(verified.payload.instance)
     return instances.bind_tenant(record, verified.document.tenant)

@@ -1,5 +1,10 @@
 """Checks on a gateway client's signed request that need no storage: strict JSON, timestamps,
-the validity window, nonce expiry and the ES256 signature itself. Pure functions."""
+the validity window, nonce expiry and the ES256 signature itself. Pure functions.
+
+Where the signature travels and what it covers: the `X-Push-Signature` header, or the body's
+`signature` field (takos instances' registrations); either way it signs the body without that
+field, in canonical JSON — RFC 8785, or takos' own canonical form where the two differ
+(`takos_canonical`) — or, when the body has no `signature` field, the exact raw body."""
 
 from __future__ import annotations
 
@@ -11,7 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from pushgate.crypto import InvalidKeyError, verify_payload, verify_signature
+from pushgate.crypto import (
+    CanonicalJSONError,
+    InvalidKeyError,
+    canonicalize,
+    verify_signature,
+)
+from pushgate.crypto.canonical_json import serialize_number
 from pushgate.errors import BadRequestError, SignatureError
 
 # A client's clock may run this far ahead of ours.
@@ -130,20 +141,88 @@ def check_validity(issued_at: object, expires_at: object, *, now: float) -> Vali
     return window
 
 
-def signature_verifies(
-    public_key_pem: str, signature: str, payload: Mapping[str, Any], raw_body: bytes
-) -> bool:
-    """The canonical JSON of the payload is what clients sign; a signature over the exact
-    raw body is accepted too (clients that sign what they send)."""
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A request's signature and what it may sign: the payload (the body without a
+    `signature` field) and, when the body carried none, the raw body too."""
+
+    signature: str
+    payload: dict[str, Any]
+    raw_body: bytes | None
+
+
+def split_signature(body: dict[str, Any], raw_body: bytes, header: str | None) -> Signed:
+    """The signature from the header, else from the body's `signature` field; 401
+    `missing_signature` when there is neither."""
+    in_body = body.get("signature")
+    payload = {key: value for key, value in body.items() if key != "signature"}
+    signature = header if header is not None and header.strip() else in_body
+    if not isinstance(signature, str) or not signature.strip():
+        raise SignatureError(
+            "the request is unsigned: send X-Push-Signature or a signature field",
+            code="missing_signature",
+        )
+    return Signed(signature.strip(), payload, None if "signature" in body else raw_body)
+
+
+def signed_messages(signed: Signed) -> list[bytes]:
+    """The byte strings the signature may sign, in the order they are tried."""
+    messages: list[bytes] = []
+    for form in (canonicalize, takos_canonical):
+        try:
+            message = form(signed.payload)
+        except (CanonicalJSONError, TypeError, ValueError, RecursionError):
+            continue
+        if message not in messages:
+            messages.append(message)
+    if signed.raw_body is not None and signed.raw_body not in messages:
+        messages.append(signed.raw_body)
+    return messages
+
+
+def signature_verifies(public_key_pem: str, signed: Signed) -> bool:
     try:
-        return verify_payload(public_key_pem, signature, payload) or verify_signature(
-            public_key_pem, signature, raw_body
+        return any(
+            verify_signature(public_key_pem, signed.signature, message)
+            for message in signed_messages(signed)
         )
     except InvalidKeyError:
         return False
 
 
-def require_signature(signature: str | None) -> str:
-    if signature is None or not signature.strip():
-        raise SignatureError("the X-Push-Signature header is required", code="missing_signature")
-    return signature.strip()
+def takos_canonical(value: Mapping[str, Any]) -> bytes:
+    """takos' `canonicalizePushPayload` (yurucommu-core `platform/src/server/push-signature.ts`),
+    byte for byte: keys sorted by UTF-16 code units and written unescaped, values as
+    `JSON.stringify` writes them, and (its quirk) an array or object inside an array written
+    as an object keyed by index. Equal to RFC 8785 for everything takos sends but that."""
+    return _takos_object(value).encode("utf-8")
+
+
+def _takos_object(value: Mapping[str, Any]) -> str:
+    entries = []
+    for key in sorted(value, key=lambda k: k.encode("utf-16-be")):
+        item = value[key]
+        if isinstance(item, Mapping):
+            text = _takos_object(item)
+        elif isinstance(item, list):
+            text = "[" + ",".join(_takos_array_item(v) for v in item) + "]"
+        else:
+            text = _takos_scalar(item)
+        entries.append(f'"{key}":{text}')
+    return "{" + ",".join(entries) + "}"
+
+
+def _takos_array_item(item: Any) -> str:
+    if isinstance(item, Mapping):
+        return _takos_object(item)
+    if isinstance(item, list):  # `v && typeof v === "object"`: an array is walked as an object
+        return _takos_object({str(index): v for index, v in enumerate(item)})
+    return _takos_scalar(item)
+
+
+def _takos_scalar(item: Any) -> str:
+    if isinstance(item, bool) or item is None or isinstance(item, str):
+        return json.dumps(item, ensure_ascii=False)
+    if isinstance(item, int | float):
+        return serialize_number(float(item)) if isinstance(item, float) else str(item)
+    raise TypeError(f"{type(item).__name__} has no takos canonical form")

@@ -75,11 +75,14 @@ class WellKnownDocument:
         return cls(**json.loads(text))
 
 
+def origin_of(domain: str) -> str:
+    """An enrolment's `domain` as an origin: a host name (with optional port) is https; a
+    full origin (allowed only where private URLs are) stays as given."""
+    return domain if "://" in domain else f"https://{domain}"
+
+
 def wellknown_url(domain: str) -> str:
-    """A host name (with optional port) is fetched over https; a full origin (allowed only
-    where private URLs are) as given."""
-    base = domain if "://" in domain else f"https://{domain}"
-    return base + WELL_KNOWN_PATH
+    return origin_of(domain) + WELL_KNOWN_PATH
 
 
 def parse_document(body: bytes, *, fetched_at: float) -> WellKnownDocument:

@@ -50,15 +50,26 @@ class Recipient:
     message: MessageContent
 
 
-def accept(app_id: str, recipients: Sequence[Recipient]) -> list[str]:
+def new_notification_ids(count: int) -> list[str]:
+    """Ids for `count` notifications accepted together (one `ids.new_group`)."""
+    return ids.new_group("ntf", count)
+
+
+def accept(
+    app_id: str,
+    recipients: Sequence[Recipient],
+    *,
+    notification_ids: Sequence[str] | None = None,
+) -> list[str]:
     """Accept notifications for `recipients` as one unit: every one is queued (and counted
-    against the app's quota), or none is. Returns notification ids in recipient order."""
+    against the app's quota), or none is. Returns notification ids in recipient order:
+    `notification_ids` when the caller minted them (`new_notification_ids`) beforehand."""
     settings = get_settings()
     if len(recipients) > settings.max_batch_size:
         raise BadRequestError(
             f"at most {settings.max_batch_size} notifications per request", code="batch_too_large"
         )
-    notification_ids = ids.new_group("ntf", len(recipients))
+    notification_ids = list(notification_ids or new_notification_ids(len(recipients)))
     for notification_id, recipient in zip(notification_ids, recipients, strict=True):
         size = len(recipient.message.webpush_payload(notification_id))
         if size > MAX_WEBPUSH_PLAINTEXT:

@@ -77,6 +77,8 @@ class InstanceRecord(Model):
     tenant = UnicodeAttribute(null=True)
     enabled = BooleanAttribute(default=False)
     daily_quota = NumberAttribute(null=True)
+    # The X-Push-Secret the instance must also send, sealed (pushgate.encryption).
+    push_secret_sealed = UnicodeAttribute(null=True)
     enrolled_by = UnicodeAttribute()  # admin | open
     version = NumberAttribute(default=1)
     tenant_app_id = UnicodeAttribute(null=True)
