@@ -31,7 +31,6 @@ from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.devices import DeviceRecord
 from pushgate.storage.notifications import RETENTION_SECONDS, NotificationRecord
-from pushgate.urls import UnsafeUrlError, check_outbound_url
 from pushgate.webhooks.models import Receipt, ReceiptMessage
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "invalid_token", "expired"})
@@ -215,7 +214,7 @@ async def _deliver_one(
     retry_base: float,
 ) -> DeviceResult:
     address = open_address(device)
-    refusal = await _refusal(job, app, device, address, attempts)
+    refusal = _refusal(job, app, device, attempts)
     if refusal is not None:
         return refusal
     assert app is not None  # _refusal answers for a missing app
@@ -245,46 +244,14 @@ async def _deliver_one(
     return DeviceResult(device, outcome, attempts, None, delay)
 
 
-_checked_origins: dict[str, tuple[bool, float]] = {}
-_ORIGIN_CHECK_SECONDS = 60.0
-
-
-async def _reachable(url: str) -> bool:
-    """Re-check a push endpoint or ntfy server at send time (its name may now resolve to a
-    private address); answers are cached per origin for a minute, so a fan-out to one push
-    service costs one lookup."""
-    settings = get_settings()
-    if settings.allow_private_urls:
-        return True
-    origin = url.split("/", 3)[:3]
-    key = "/".join(origin)
-    cached = _checked_origins.get(key)
-    if cached is not None and cached[1] > clock.epoch():
-        return cached[0]
-    try:
-        await asyncio.to_thread(check_outbound_url, url, allow_private=False)
-        safe = True
-    except UnsafeUrlError:
-        safe = False
-    _checked_origins[key] = (safe, clock.epoch() + _ORIGIN_CHECK_SECONDS)
-    return safe
-
-
-async def _refusal(
-    job: DeliveryJob,
-    app: AppKeys | None,
-    device: DeviceRecord,
-    address: PushAddress,
-    attempts: int,
+def _refusal(
+    job: DeliveryJob, app: AppKeys | None, device: DeviceRecord, attempts: int
 ) -> DeviceResult | None:
     """A final outcome reached without sending anything, if there is one."""
     if clock.epoch() >= job.expires_at:
         return DeviceResult(device, Outcome("failed", "ttl_expired"), attempts, "expired")
     if app is None:
         return DeviceResult(device, Outcome.failed("app_deleted"), attempts, "failed")
-    url = address.url if isinstance(address, NtfyAddress) else getattr(address, "endpoint", None)
-    if url is not None and not await _reachable(url):
-        return DeviceResult(device, Outcome.failed("unsafe_url"), attempts, "failed")
     return None
 
 

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pushgate import clock
+from pushgate.outbound import DEFAULT_TIMEOUT
 from pushgate.providers import _http
 from pushgate.providers._rfc8030 import Urgency, topic_header, urgency_header
 from pushgate.providers.exceptions import AccessTokenError, InvalidServiceAccountError
@@ -135,7 +136,7 @@ class FcmAccessTokens:
         client: httpx.AsyncClient,
         *,
         token_url: str = DEFAULT_TOKEN_URL,
-        timeout: httpx.Timeout = _http.DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
@@ -201,7 +202,7 @@ class FcmAccessTokens:
                 data={"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
                 timeout=self._timeout,
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except _http.TRANSPORT_ERRORS as error:
             raise AccessTokenError(_http.transport_outcome(error)) from None
         body = _json_object(reply.body)
         if reply.status_code != 200:
@@ -305,7 +306,7 @@ class FcmSender:
         tokens: FcmAccessTokens,
         *,
         api_url: str = DEFAULT_API_URL,
-        timeout: httpx.Timeout = _http.DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
@@ -327,7 +328,7 @@ class FcmSender:
                 reply = await self._post(url, await self._tokens.get(account), body)
         except AccessTokenError as error:
             return error.outcome
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except _http.TRANSPORT_ERRORS as error:
             return _http.transport_outcome(error)
         return self._classify(reply, account)
 

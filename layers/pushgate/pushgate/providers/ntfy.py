@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from pushgate import clock
+from pushgate.outbound import DEFAULT_TIMEOUT
 from pushgate.providers import _http
 from pushgate.providers.result import Outcome, parse_retry_after
 
@@ -42,7 +43,7 @@ class NtfySender:
         self,
         client: httpx.AsyncClient,
         *,
-        timeout: httpx.Timeout = _http.DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
@@ -84,7 +85,7 @@ class NtfySender:
             reply = await _http.post(
                 self._client, server, headers=headers, json=message, timeout=self._timeout
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except _http.TRANSPORT_ERRORS as error:
             return _http.transport_outcome(error)
         return self._classify(reply)
 

@@ -17,6 +17,7 @@ from pushgate.crypto import (
     encrypt,
     vapid_audience,
 )
+from pushgate.outbound import DEFAULT_TIMEOUT
 from pushgate.providers import _http
 from pushgate.providers._rfc8030 import topic_header, urgency_header
 from pushgate.providers.result import Outcome, parse_retry_after
@@ -33,7 +34,7 @@ class WebPushSender:
         self,
         client: httpx.AsyncClient,
         *,
-        timeout: httpx.Timeout = _http.DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         vapid_headers: VapidHeaderCache | None = None,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
@@ -90,7 +91,7 @@ class WebPushSender:
             reply = await _http.post(
                 self._client, endpoint, headers=headers, content=body, timeout=self._timeout
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except _http.TRANSPORT_ERRORS as error:
             return _http.transport_outcome(error)
         return self._classify(reply)
 

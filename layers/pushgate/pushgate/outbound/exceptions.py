@@ -1,0 +1,16 @@
+"""The outbound package's exceptions, documented in one place.
+
+    UnsafeUrlError (pushgate.urls, 400 unsafe_url)
+    └── RefusedAddressError       a connection refused when it was made: the host resolved
+                                  to an address that is not public
+
+Everything else an exchange raises is an httpx error (`httpx.HTTPError`).
+"""
+
+from __future__ import annotations
+
+from pushgate.urls import UnsafeUrlError
+
+
+class RefusedAddressError(UnsafeUrlError):
+    """A connection refused when it was made: the host's addresses are not all public."""
