@@ -1,9 +1,10 @@
 """Outbound HTTP: connections made only to addresses checked when connecting, named requests
-pooled per name, one client per event loop."""
+pooled per name, one total deadline per exchange, one client per event loop."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpcore
 import httpx
@@ -11,6 +12,7 @@ import pytest
 
 from pushgate import outbound
 from pushgate.urls import UnsafeUrlError
+from tests.standins.tarpit import TarpitServer
 from tests.standins.webhook import WebhookReceiver
 
 PUBLIC = "93.184.216.34"
@@ -211,6 +213,40 @@ def test_sharded_transport_pools_connect_through_the_backend():
                     await c.post("https://push.example/p", content=b"")
 
     asyncio.run(post())
+
+
+# ---------------------------------------------------------------- the deadline
+
+
+def test_exchange_gives_up_on_a_trickling_peer_at_its_deadline():
+    with TarpitServer(interval=0.15, duration=5) as tarpit:
+
+        async def go() -> None:
+            async with httpx.AsyncClient(timeout=5.0) as c:
+                await outbound.exchange(c, c.build_request("GET", tarpit.url), deadline=0.5)
+
+        started = time.monotonic()
+        with pytest.raises(outbound.DeadlineExceededError) as expired:
+            asyncio.run(go())
+        elapsed = time.monotonic() - started
+
+    assert isinstance(expired.value, httpx.TimeoutException)
+    assert str(expired.value) == "no whole answer within 0.5 s"
+    assert 0.5 <= elapsed < 0.8
+
+
+def test_exchange_reads_at_most_max_bytes_of_the_answer():
+    async def big(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"x" * 100_000)
+
+    async def go() -> outbound.Reply:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(big)) as c:
+            request = c.build_request("GET", "https://x.test/")
+            return await outbound.exchange(c, request, deadline=1.0, max_bytes=1000)
+
+    reply = asyncio.run(go())
+
+    assert (reply.status_code, reply.body) == (200, b"x" * 1000)
 
 
 # ---------------------------------------------------------------- the shared client

@@ -45,12 +45,13 @@ def runtime() -> Runtime:
     if current is None:
         settings = get_settings()
         client = outbound.client()
-        tokens = FcmAccessTokens(client, token_url=settings.google_token_url)
+        deadline = settings.outbound_deadline_seconds
+        tokens = FcmAccessTokens(client, token_url=settings.google_token_url, deadline=deadline)
         current = Runtime(
             client=client,
-            fcm=FcmSender(client, tokens, api_url=settings.fcm_api_url),
-            webpush=WebPushSender(client),
-            ntfy=NtfySender(client),
+            fcm=FcmSender(client, tokens, api_url=settings.fcm_api_url, deadline=deadline),
+            webpush=WebPushSender(client, deadline=deadline),
+            ntfy=NtfySender(client, deadline=deadline),
             limit=asyncio.Semaphore(settings.delivery_concurrency),
         )
         _runtimes.clear()  # a previous loop is gone for good: let its client go with it

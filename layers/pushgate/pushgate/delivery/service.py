@@ -1,9 +1,10 @@
 """Delivering one job: every device of one user, concurrently, each to a final outcome.
 
 Per device the path is: skip if an earlier attempt already reached a final status (a job can
-be redelivered after a crash); send with a couple of quick, jittered retries; then either a
-final outcome (delivered, failed, invalid_token, expired) or a re-queued retry with an
-exponential delay that never runs past the notification's TTL. Outcomes of one job are
+be redelivered after a crash); send with a couple of quick, jittered retries (none after a
+timeout, so a device costs at most one send deadline per invocation); then either a final
+outcome (delivered, failed, invalid_token, expired) or a re-queued retry with an exponential
+delay that never runs past the notification's TTL. Outcomes of one job are
 written in one UpdateItem; dead tokens are removed; every final outcome becomes a receipt.
 Only infrastructure failures (DynamoDB, SQS, KMS) raise, so SQS retries the job.
 """
@@ -223,7 +224,9 @@ async def _deliver_one(
         async with rt.limit:
             outcome = await _send(rt, job, app, address)
         attempts += 1
-        if outcome.status != "retry" or attempts >= max_attempts:
+        # A timed-out device has had its deadline for this invocation: tried again here it
+        # would hold the job (and the batch) for another; it waits for the re-queue instead.
+        if outcome.status != "retry" or outcome.error == "timeout" or attempts >= max_attempts:
             break
         wait = _QUICK_BACKOFF_SECONDS * (2**quick) * random.uniform(0.5, 1.5)  # noqa: S311
         if outcome.retry_after is not None:

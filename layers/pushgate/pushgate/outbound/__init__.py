@@ -1,6 +1,7 @@
-"""Every outbound HTTP connection pushgate makes: made only to addresses checked when it is
-made (no DNS rebinding), no cookies, no redirects; and the per-event-loop client that
-delivery and receipts share.
+"""Every outbound HTTP exchange pushgate makes: connections made only to addresses checked
+when they are made (no DNS rebinding), one total deadline per exchange (a peer trickling
+bytes cannot hold a batch), a bounded answer, no cookies, no redirects; and the per-event-loop
+client that delivery and receipts share.
 
 The exception tree is documented in `pushgate.outbound.exceptions`.
 """
@@ -12,16 +13,27 @@ from pushgate.outbound._connect import (
     CheckedTransport,
     ShardedTransport,
 )
-from pushgate.outbound.exceptions import RefusedAddressError
+from pushgate.outbound._exchange import (
+    DEFAULT_DEADLINE_SECONDS,
+    MAX_RESPONSE_BYTES,
+    Reply,
+    exchange,
+)
+from pushgate.outbound.exceptions import DeadlineExceededError, RefusedAddressError
 
 __all__ = [
     "CONNECTIONS_PER_POOL",
+    "DEFAULT_DEADLINE_SECONDS",
     "DEFAULT_TIMEOUT",
+    "MAX_RESPONSE_BYTES",
     "AddressCheckingBackend",
     "CheckedTransport",
     "CookielessClient",
+    "DeadlineExceededError",
     "RefusedAddressError",
+    "Reply",
     "ShardedTransport",
     "client",
+    "exchange",
     "ssl_context",
 ]

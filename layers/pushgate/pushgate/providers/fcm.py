@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pushgate import clock
-from pushgate.outbound import DEFAULT_TIMEOUT
+from pushgate.outbound import DEFAULT_DEADLINE_SECONDS, DEFAULT_TIMEOUT
 from pushgate.providers import _http
 from pushgate.providers._rfc8030 import Urgency, topic_header, urgency_header
 from pushgate.providers.exceptions import AccessTokenError, InvalidServiceAccountError
@@ -137,11 +137,13 @@ class FcmAccessTokens:
         *,
         token_url: str = DEFAULT_TOKEN_URL,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
         self._token_url = token_url
         self._timeout = timeout
+        self._deadline = deadline
         self._now = now
         self._tokens: dict[tuple[str, str, str], _AccessToken] = {}
         # Fetches in flight, as tasks of the loop that started them: a loop that has ended
@@ -201,6 +203,7 @@ class FcmAccessTokens:
                 headers={"Accept": "application/json"},
                 data={"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
                 timeout=self._timeout,
+                deadline=self._deadline,
             )
         except _http.TRANSPORT_ERRORS as error:
             raise AccessTokenError(_http.transport_outcome(error)) from None
@@ -307,12 +310,14 @@ class FcmSender:
         *,
         api_url: str = DEFAULT_API_URL,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
         self._tokens = tokens
         self._api_url = api_url.rstrip("/")
         self._timeout = timeout
+        self._deadline = deadline
         self._now = now
 
     async def send(self, account: ServiceAccount, token: str, message: FcmMessage) -> Outcome:
@@ -335,7 +340,12 @@ class FcmSender:
     async def _post(self, url: str, access_token: str, body: dict[str, Any]) -> _http.Reply:
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
         return await _http.post(
-            self._client, url, headers=headers, json=body, timeout=self._timeout
+            self._client,
+            url,
+            headers=headers,
+            json=body,
+            timeout=self._timeout,
+            deadline=self._deadline,
         )
 
     def _classify(self, reply: _http.Reply, account: ServiceAccount) -> Outcome:

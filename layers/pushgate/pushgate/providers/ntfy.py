@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from pushgate import clock
-from pushgate.outbound import DEFAULT_TIMEOUT
+from pushgate.outbound import DEFAULT_DEADLINE_SECONDS, DEFAULT_TIMEOUT
 from pushgate.providers import _http
 from pushgate.providers.result import Outcome, parse_retry_after
 
@@ -44,10 +44,12 @@ class NtfySender:
         client: httpx.AsyncClient,
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
         self._timeout = timeout
+        self._deadline = deadline
         self._now = now
 
     async def send(
@@ -83,7 +85,12 @@ class NtfySender:
             headers["Authorization"] = f"Bearer {access_token}"
         try:
             reply = await _http.post(
-                self._client, server, headers=headers, json=message, timeout=self._timeout
+                self._client,
+                server,
+                headers=headers,
+                json=message,
+                timeout=self._timeout,
+                deadline=self._deadline,
             )
         except _http.TRANSPORT_ERRORS as error:
             return _http.transport_outcome(error)

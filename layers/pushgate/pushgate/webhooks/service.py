@@ -28,7 +28,6 @@ from pushgate.urls import UnsafeUrlError, check_outbound_url
 from pushgate.webhooks.models import ReceiptMessage
 from pushgate.webhooks.signing import sign, webhook_id
 
-MAX_RESPONSE_BYTES = 64 * 1024
 RETRY_WINDOW_SECONDS = 24 * 3600
 SECRET_OVERLAP_SECONDS = 24 * 3600
 
@@ -96,24 +95,25 @@ async def deliver_receipt(message: ReceiptMessage) -> None:
 
 
 async def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
-    """POST over the shared client, the answer read (capped) and ignored. Raises
+    """POST within the outbound deadline, the answer read (capped) and ignored. Raises
     `UnsafeUrlError` when the webhook's host resolves to an address that is not public."""
-    request_headers = {"Content-Type": "application/json", "User-Agent": "pushgate-receipts"}
+    client = outbound.client()
+    request = client.build_request(
+        "POST",
+        url,
+        content=body,
+        headers={"Content-Type": "application/json", "User-Agent": "pushgate-receipts"} | headers,
+    )
     try:
-        async with outbound.client().stream(
-            "POST", url, content=body, headers=request_headers | headers
-        ) as response:
-            read = 0
-            async for chunk in response.aiter_raw():  # read, capped, and ignored
-                read += len(chunk)
-                if read >= MAX_RESPONSE_BYTES:
-                    break
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now=clock.epoch())
-            return Attempt(response.status_code, f"http_{response.status_code}", retry_after)
-    except httpx.TimeoutException:
+        reply = await outbound.exchange(
+            client, request, deadline=get_settings().outbound_deadline_seconds
+        )
+    except httpx.TimeoutException:  # the total deadline included
         return Attempt(None, "timeout")
     except httpx.HTTPError as exc:
         return Attempt(None, type(exc).__name__)
+    retry_after = parse_retry_after(reply.headers.get("retry-after"), now=clock.epoch())
+    return Attempt(reply.status_code, f"http_{reply.status_code}", retry_after)
 
 
 def _load_app(app_id: str) -> AppRecord | None:
