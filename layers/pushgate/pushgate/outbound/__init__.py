@@ -18,6 +18,7 @@ from pushgate.outbound._exchange import (
     MAX_RESPONSE_BYTES,
     Reply,
     exchange,
+    fetch_blocking,
 )
 from pushgate.outbound.exceptions import DeadlineExceededError, RefusedAddressError
 
@@ -35,5 +36,6 @@ __all__ = [
     "ShardedTransport",
     "client",
     "exchange",
+    "fetch_blocking",
     "ssl_context",
 ]
