@@ -13,14 +13,16 @@ import httpx
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
-from pushgate import clock
+from pushgate import clock, outbound
 from pushgate.observability import logger
 from pushgate.settings import TrustedIssuer
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "ES256", "EdDSA"})
 _MAX_JWKS_BYTES = 64 * 1024
 _REFRESH_COOLDOWN_SECONDS = 10.0
-_FETCH_TIMEOUT = httpx.Timeout(3.0)
+# The whole fetch, connect to last byte; httpx's own timeouts are per read.
+_FETCH_DEADLINE_SECONDS = 3.0
+_FETCH_TIMEOUT = httpx.Timeout(_FETCH_DEADLINE_SECONDS)
 
 
 class JwksError(Exception):
@@ -96,14 +98,15 @@ class JwksCache:
 
     @staticmethod
     def _http_fetch(url: str) -> bytes:
-        with (
-            httpx.Client(timeout=_FETCH_TIMEOUT, follow_redirects=False) as client,
-            client.stream("GET", url, headers={"accept": "application/json"}) as response,
-        ):
-            response.raise_for_status()
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > _MAX_JWKS_BYTES:
-                    raise JwksError("JWKS document too large")
-            return bytes(body)
+        reply = outbound.fetch_blocking(
+            url,
+            headers={"accept": "application/json"},
+            deadline=_FETCH_DEADLINE_SECONDS,
+            max_bytes=_MAX_JWKS_BYTES + 1,  # one byte more tells an oversized document
+            timeout=_FETCH_TIMEOUT,
+        )
+        if not 200 <= reply.status_code < 300:
+            raise JwksError(f"the JWKS URL answered HTTP {reply.status_code}")
+        if len(reply.body) > _MAX_JWKS_BYTES:
+            raise JwksError("JWKS document too large")
+        return reply.body
