@@ -1,6 +1,7 @@
 """Trusted issuers' signing keys: fetched on first use, cached in the container, refreshed
 when a token names a `kid` we have not seen (at most once per cooldown, so garbage `kid`s
-cannot turn every request into a fetch)."""
+cannot turn every request into a fetch). A failed fetch is remembered for the same cooldown:
+requests meanwhile fail fast with the same error instead of each waiting on the issuer."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ class JwksError(Exception):
 @dataclass
 class _IssuerKeys:
     keys: dict[str | None, PyJWK] = field(default_factory=dict)
-    fetched_at: float = float("-inf")
+    fetched_at: float = float("-inf")  # the last fetch, failed or not
+    failure: str | None = None  # why the last fetch failed
 
 
 def _pinned(jwk: dict[str, object]) -> PyJWK | None:
@@ -68,11 +70,20 @@ class JwksCache:
         with self._lock:
             entry = self._issuers.setdefault(issuer.issuer, _IssuerKeys())
             found = self._lookup(entry, kid)
-            if found is None and clock.epoch() - entry.fetched_at >= _REFRESH_COOLDOWN_SECONDS:
+            if found is not None:
+                return found
+            if clock.epoch() - entry.fetched_at < _REFRESH_COOLDOWN_SECONDS:
+                if entry.failure is not None:
+                    raise JwksError(entry.failure)
+                return None
+            entry.fetched_at = clock.epoch()
+            try:
                 entry.keys = self._load(issuer)
-                entry.fetched_at = clock.epoch()
-                found = self._lookup(entry, kid)
-            return found
+            except JwksError as exc:
+                entry.failure = str(exc)
+                raise
+            entry.failure = None
+            return self._lookup(entry, kid)
 
     @staticmethod
     def _lookup(entry: _IssuerKeys, kid: str | None) -> PyJWK | None:
