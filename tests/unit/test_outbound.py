@@ -4,7 +4,9 @@ pooled per name, one total deadline per exchange, one client per event loop."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
+from collections.abc import AsyncIterator
 
 import httpcore
 import httpx
@@ -247,6 +249,25 @@ def test_exchange_reads_at_most_max_bytes_of_the_answer():
     reply = asyncio.run(go())
 
     assert (reply.status_code, reply.body) == (200, b"x" * 1000)
+
+
+def test_exchange_without_decoding_reads_a_compressed_answer_as_sent():
+    compressed = gzip.compress(b"\0" * 10_000_000)  # 10 MB inflated, ~10 KB as sent
+
+    async def sent() -> AsyncIterator[bytes]:
+        yield compressed
+
+    async def bomb(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=sent(), headers={"content-encoding": "gzip"})
+
+    async def go() -> outbound.Reply:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(bomb)) as c:
+            request = c.build_request("POST", "https://hooks.test/", content=b"{}")
+            return await outbound.exchange(c, request, deadline=1.0, decode=False)
+
+    reply = asyncio.run(go())
+
+    assert reply.body == compressed
 
 
 # ---------------------------------------------------------------- the shared client

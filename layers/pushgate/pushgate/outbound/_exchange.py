@@ -32,11 +32,15 @@ async def exchange(
     deadline: float,
     max_bytes: int = MAX_RESPONSE_BYTES,
     before_body: Callable[[httpx.Response], None] | None = None,
+    decode: bool = True,
 ) -> Reply:
     """Send `request` and read at most `max_bytes` of the answer, connect, headers and body
     all within `deadline` seconds (httpx's timeouts are per read: a peer trickling a byte at
     a time never trips them). No redirects are followed. `before_body` sees the answer's
     status and headers before any of its body is read, and may raise to refuse it.
+    `decode=False` keeps the body as sent, for callers that only drain it: httpx undoes a
+    `Content-Encoding` a whole chunk at a time, so a 64 KB gzip chunk can inflate to tens of
+    megabytes before the cap applies.
 
     Raises `DeadlineExceededError` when the deadline passes, `RefusedAddressError` when the
     host resolves to an address that is not public, httpx errors, and what `before_body`
@@ -49,7 +53,8 @@ async def exchange(
                 if before_body is not None:
                     before_body(response)
                 body = bytearray()
-                async for chunk in response.aiter_bytes():
+                chunks = response.aiter_bytes() if decode else response.aiter_raw()
+                async for chunk in chunks:
                     body += chunk
                     if len(body) >= max_bytes:
                         break

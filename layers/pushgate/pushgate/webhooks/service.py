@@ -95,8 +95,9 @@ async def deliver_receipt(message: ReceiptMessage) -> None:
 
 
 async def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
-    """POST within the outbound deadline, the answer read (capped) and ignored. Raises
-    `UnsafeUrlError` when the webhook's host resolves to an address that is not public."""
+    """POST within the outbound deadline, the answer read as sent (capped) and ignored.
+    Raises `UnsafeUrlError` when the webhook's host resolves to an address that is not
+    public."""
     client = outbound.client()
     request = client.build_request(
         "POST",
@@ -106,7 +107,7 @@ async def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
     )
     try:
         reply = await outbound.exchange(
-            client, request, deadline=get_settings().outbound_deadline_seconds
+            client, request, deadline=get_settings().outbound_deadline_seconds, decode=False
         )
     except httpx.TimeoutException:  # the total deadline included
         return Attempt(None, "timeout")
