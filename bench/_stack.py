@@ -118,8 +118,8 @@ def environment(env: dict[str, str]) -> Iterator[None]:
 
 def reset_containers() -> None:
     """Forget everything a Lambda container keeps between invocations: every cached function
-    of the modules that hold per-container state, and delivery's app and origin caches."""
-    from pushgate import aws, encryption, settings
+    of the modules that hold per-container state, delivery's app cache and the shared client."""
+    from pushgate import aws, encryption, outbound, settings
     from pushgate.auth import tokens
     from pushgate.delivery import runtime, service
 
@@ -129,7 +129,7 @@ def reset_containers() -> None:
                 value.cache_clear()
     runtime._runtimes.clear()
     service._apps.clear()
-    service._checked_origins.clear()
+    outbound.client.cache_clear()
 
 
 @dataclass

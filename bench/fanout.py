@@ -322,7 +322,9 @@ def _pool_probe(webpush_url: str) -> dict[str, float]:
     connections as pushgate's ShardedTransport (pools of four)."""
     import httpx
 
-    from pushgate.providers import ShardedTransport
+    from pushgate.outbound import AddressCheckingBackend, ShardedTransport
+
+    backend = AddressCheckingBackend(allow_private=True)  # the stand-in is on 127.0.0.1
 
     async def probe(client: httpx.AsyncClient) -> tuple[int, int, float, float]:
         async def one() -> str:
@@ -349,7 +351,9 @@ def _pool_probe(webpush_url: str) -> dict[str, float]:
         ),
         (
             "sharded_200",
-            lambda: httpx.AsyncClient(transport=ShardedTransport(200), timeout=timeout),
+            lambda: httpx.AsyncClient(
+                transport=ShardedTransport(200, backend=backend), timeout=timeout
+            ),
         ),
     ):
         timeouts, errors, elapsed, cpu = asyncio.run(probe(make()))

@@ -11,9 +11,11 @@ import httpx
 import pytest
 
 from local.stack import LocalStack
+from pushgate.settings import DEFAULT_WEBPUSH_HOSTS
 from tests.standins import FcmStandin, NtfyStandin, WebPushStandin
 
 FINAL = {"delivered", "failed", "invalid_token", "expired"}
+STRICT_WEBPUSH_HOST = "webpush.pushgate.test"
 
 
 class Api:
@@ -75,13 +77,19 @@ def api(local_stack: LocalStack) -> Iterator[Api]:
 def strict_stack(tmp_path_factory) -> Iterator[LocalStack]:
     """A second stack enforcing production URL rules (PUSHGATE_ALLOW_PRIVATE_URLS=0). Names
     in the JSON file at `stack.hosts_file` resolve to the addresses it lists (re-read on
-    every lookup), so tests can point a name at a public or a private address."""
+    every lookup), so tests can point a name at a public or a private address. Web Push
+    endpoints under `STRICT_WEBPUSH_HOST` are on its allow-list of push services."""
     hosts_file = tmp_path_factory.mktemp("strict") / "hosts.json"
     hosts_file.write_text("{}")
     with LocalStack(
         allow_private_urls=False,
         log_dir=tmp_path_factory.mktemp("strict-logs"),
-        env={"PUSHGATE_HOSTS_FILE": str(hosts_file)},
+        env={
+            "PUSHGATE_HOSTS_FILE": str(hosts_file),
+            "PUSHGATE_WEBPUSH_ALLOWED_HOSTS": ",".join(
+                (*DEFAULT_WEBPUSH_HOSTS, STRICT_WEBPUSH_HOST)
+            ),
+        },
     ) as stack:
         stack.hosts_file = hosts_file
         yield stack

@@ -130,6 +130,10 @@ class Settings(BaseModel):
     delivery_concurrency: int = Field(256, ge=1, le=2048, alias="PUSHGATE_DELIVERY_CONCURRENCY")
     retry_base_seconds: float = Field(5.0, gt=0, le=300, alias="PUSHGATE_RETRY_BASE_SECONDS")
     max_delivery_attempts: int = Field(8, ge=1, le=50, alias="PUSHGATE_MAX_DELIVERY_ATTEMPTS")
+    # One provider call or receipt POST, connect to last byte (outbound.DEFAULT_DEADLINE_SECONDS).
+    outbound_deadline_seconds: float = Field(
+        10.0, gt=0, le=60, alias="PUSHGATE_OUTBOUND_DEADLINE_SECONDS"
+    )
     # Test hook (pushgate.delivery.faults): honoured only with PUSHGATE_LOCAL=1.
     fault_crash_rate: float = Field(0.0, ge=0, le=1, alias="PUSHGATE_FAULT_CRASH_RATE")
 

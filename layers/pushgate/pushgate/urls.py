@@ -4,9 +4,10 @@ A URL is refused when it carries credentials, uses a scheme other than https (ht
 private URLs are allowed, as in the local stack), names its host in a non-canonical numeric
 form (`0x7f000001`, `2130706433`, `0177.1`), or resolves to any address that is not public:
 private, loopback, link-local, CGNAT, multicast, reserved, unspecified, unique-local IPv6, and
-IPv6 forms that embed such an IPv4 address (mapped, 6to4, NAT64, Teredo). Callers that connect
-later use `CheckedUrl.addresses`, the addresses that were checked, so a DNS answer that
-changes between the check and the connection (rebinding) cannot redirect the request.
+IPv6 forms that embed such an IPv4 address (mapped, 6to4, NAT64, Teredo). This check answers
+a tenant early (400 when a URL is configured); the connection itself is checked again when it
+is made, by `pushgate.outbound`, and made to the address that was checked, so a DNS answer
+that changes after this check (rebinding) cannot redirect the request.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pushgate.errors import BadRequestError
 
@@ -69,33 +70,6 @@ def system_resolver(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-@dataclass(frozen=True, slots=True)
-class PinnedTarget:
-    """How to send a request to a checked URL without resolving its name again: the URL
-    names the checked address, `Host` carries the name, and TLS uses the name for SNI and
-    certificate verification (httpx's `sni_hostname` request extension)."""
-
-    url: str
-    headers: dict[str, str]
-    extensions: dict[str, str]
-
-
-def pin(checked: CheckedUrl) -> PinnedTarget:
-    """A `PinnedTarget` for `checked` (unchanged when no address was resolved: private URLs
-    allowed locally, or a literal address)."""
-    if not checked.addresses or _ip_literal(checked.host) is not None:
-        return PinnedTarget(checked.url, {}, {})
-    address = checked.addresses[0]
-    literal = f"[{address}]" if ":" in address else address
-    parts = urlsplit(checked.url)
-    url = urlunsplit(
-        (parts.scheme, f"{literal}:{checked.port}", parts.path or "/", parts.query, "")
-    )
-    host_header = checked.origin.split("://", 1)[1]
-    extensions = {"sni_hostname": checked.host} if checked.scheme == "https" else {}
-    return PinnedTarget(url, {"Host": host_header}, extensions)
-
-
 def is_public_address(address: IPAddress) -> bool:
     """True only for globally routable unicast addresses, looking inside IPv6 wrappers."""
     if isinstance(address, ipaddress.IPv6Address):
@@ -126,7 +100,7 @@ def check_outbound_url(
     Messages name the field, never the URL (it may carry a token).
 
     `resolve=False` checks the form and any IP literal but leaves names unresolved, for hosts
-    already vetted by an allow-list; the sender resolves and checks again before connecting."""
+    already vetted by an allow-list; the connection resolves and checks when it is made."""
     scheme, host, port = _parse(url, allow_private=allow_private, field=field)
     literal = _ip_literal(host)
     if allow_private or (literal is None and not resolve):

@@ -1,10 +1,11 @@
 """The well-known document: parsed strictly (P-256 SPKI PEM only) and fetched like a webhook
-(SSRF checks, pinned address, no redirects, size cap)."""
+(SSRF checks, checked addresses, no redirects, size cap, one deadline)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from clients.gateway_client import GatewayClient, public_pem
+from pushgate.gateway import wellknown
 from pushgate.gateway.wellknown import (
     MAX_DOCUMENT_BYTES,
     InvalidWellKnownError,
@@ -23,6 +25,7 @@ from pushgate.gateway.wellknown import (
 )
 from pushgate.settings import Settings
 from pushgate.urls import UnsafeUrlError
+from tests.standins.tarpit import TarpitServer
 
 PRODUCTION = Settings.from_environ({})
 LOCAL = Settings.from_environ({"PUSHGATE_ALLOW_PRIVATE_URLS": "1"})
@@ -176,7 +179,7 @@ def _fetch(handler, *, settings=PRODUCTION, addresses=(PUBLIC_ADDRESS,), domain=
     )
 
 
-def test_fetch_document_connects_to_the_checked_address_with_the_name_for_tls(client):
+def test_fetch_document_asks_the_name_itself_for_an_uncompressed_document(client):
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -186,10 +189,11 @@ def test_fetch_document_connects_to_the_checked_address_with_the_name_for_tls(cl
     document = _fetch(handler)
     assert document.instance == "social.example"
     (request,) = seen
-    assert request.url.host == PUBLIC_ADDRESS
-    assert request.url.path == "/.well-known/takos-push.json"
+    # The name stays in the URL (Host, SNI, certificate, pooling); the connection goes to the
+    # checked address (tests/unit/test_outbound.py).
+    assert str(request.url) == "https://social.example/.well-known/takos-push.json"
     assert request.headers["host"] == "social.example"
-    assert request.extensions["sni_hostname"] == "social.example"
+    assert "sni_hostname" not in request.extensions
     assert request.headers["accept-encoding"] == "identity"
 
 
@@ -235,7 +239,7 @@ def test_fetch_document_refuses_a_declared_size_over_the_cap():
 def test_fetch_document_stops_reading_a_streamed_body_over_the_cap():
     chunks_read = []
 
-    def chunks():
+    async def chunks():
         for _ in range(1000):
             chunks_read.append(1)
             yield b" " * 4096
@@ -267,3 +271,15 @@ def test_fetch_document_reports_network_errors_as_unavailable():
 
     with pytest.raises(WellKnownUnavailableError):
         _fetch(handler)
+
+
+def test_fetch_document_gives_up_on_a_trickling_server_at_the_deadline(monkeypatch):
+    monkeypatch.setattr(wellknown, "FETCH_DEADLINE_SECONDS", 0.6)
+    with TarpitServer(interval=0.15, duration=5) as tarpit:
+        started = time.monotonic()
+        with pytest.raises(WellKnownUnavailableError) as refused:
+            fetch_document(tarpit.url, settings=LOCAL)
+        elapsed = time.monotonic() - started
+
+    assert refused.value.message == "the well-known document took too long to arrive"
+    assert 0.6 <= elapsed < 1.0

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from pushgate.providers import CookielessClient
+from pushgate.outbound import CookielessClient
 
 
 def _cookie_setting_service(seen: list[str | None]) -> httpx.MockTransport:

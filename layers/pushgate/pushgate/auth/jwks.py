@@ -1,6 +1,7 @@
 """Trusted issuers' signing keys: fetched on first use, cached in the container, refreshed
 when a token names a `kid` we have not seen (at most once per cooldown, so garbage `kid`s
-cannot turn every request into a fetch)."""
+cannot turn every request into a fetch). A failed fetch is remembered for the same cooldown:
+requests meanwhile fail fast with the same error instead of each waiting on the issuer."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ import httpx
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
-from pushgate import clock
+from pushgate import clock, outbound
 from pushgate.observability import logger
 from pushgate.settings import TrustedIssuer
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "ES256", "EdDSA"})
 _MAX_JWKS_BYTES = 64 * 1024
 _REFRESH_COOLDOWN_SECONDS = 10.0
-_FETCH_TIMEOUT = httpx.Timeout(3.0)
+# The whole fetch, connect to last byte; httpx's own timeouts are per read.
+_FETCH_DEADLINE_SECONDS = 3.0
+_FETCH_TIMEOUT = httpx.Timeout(_FETCH_DEADLINE_SECONDS)
 
 
 class JwksError(Exception):
@@ -30,7 +33,8 @@ class JwksError(Exception):
 @dataclass
 class _IssuerKeys:
     keys: dict[str | None, PyJWK] = field(default_factory=dict)
-    fetched_at: float = float("-inf")
+    fetched_at: float = float("-inf")  # the last fetch, failed or not
+    failure: str | None = None  # why the last fetch failed
 
 
 def _pinned(jwk: dict[str, object]) -> PyJWK | None:
@@ -66,11 +70,20 @@ class JwksCache:
         with self._lock:
             entry = self._issuers.setdefault(issuer.issuer, _IssuerKeys())
             found = self._lookup(entry, kid)
-            if found is None and clock.epoch() - entry.fetched_at >= _REFRESH_COOLDOWN_SECONDS:
+            if found is not None:
+                return found
+            if clock.epoch() - entry.fetched_at < _REFRESH_COOLDOWN_SECONDS:
+                if entry.failure is not None:
+                    raise JwksError(entry.failure)
+                return None
+            entry.fetched_at = clock.epoch()
+            try:
                 entry.keys = self._load(issuer)
-                entry.fetched_at = clock.epoch()
-                found = self._lookup(entry, kid)
-            return found
+            except JwksError as exc:
+                entry.failure = str(exc)
+                raise
+            entry.failure = None
+            return self._lookup(entry, kid)
 
     @staticmethod
     def _lookup(entry: _IssuerKeys, kid: str | None) -> PyJWK | None:
@@ -96,14 +109,15 @@ class JwksCache:
 
     @staticmethod
     def _http_fetch(url: str) -> bytes:
-        with (
-            httpx.Client(timeout=_FETCH_TIMEOUT, follow_redirects=False) as client,
-            client.stream("GET", url, headers={"accept": "application/json"}) as response,
-        ):
-            response.raise_for_status()
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > _MAX_JWKS_BYTES:
-                    raise JwksError("JWKS document too large")
-            return bytes(body)
+        reply = outbound.fetch_blocking(
+            url,
+            headers={"accept": "application/json"},
+            deadline=_FETCH_DEADLINE_SECONDS,
+            max_bytes=_MAX_JWKS_BYTES + 1,  # one byte more tells an oversized document
+            timeout=_FETCH_TIMEOUT,
+        )
+        if not 200 <= reply.status_code < 300:
+            raise JwksError(f"the JWKS URL answered HTTP {reply.status_code}")
+        if len(reply.body) > _MAX_JWKS_BYTES:
+            raise JwksError("JWKS document too large")
+        return reply.body

@@ -1,29 +1,26 @@
-"""The container's delivery machinery: one HTTP/2-capable client and the provider senders.
+"""The container's delivery machinery: the provider senders over the shared outbound client.
 
-An `httpx.AsyncClient` belongs to the event loop it first ran on, so the runtime is kept per
-loop: Lambda reuses one loop per container (and so one client, with its warm connections);
-anything that runs a fresh loop per call simply gets a fresh client.
+Like that client (`pushgate.outbound.client`), the runtime is kept per event loop: Lambda
+reuses one loop per container (and so one client, with its warm connections); anything that
+runs a fresh loop per call simply gets a fresh runtime.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-import certifi
 import httpx
 
+from pushgate import outbound
 from pushgate.providers import (
-    CookielessClient,
     FcmAccessTokens,
     FcmSender,
     NtfySender,
     ServiceAccount,
-    ShardedTransport,
     WebPushSender,
 )
 from pushgate.settings import get_settings
@@ -47,33 +44,19 @@ def runtime() -> Runtime:
     current = _runtimes.get(id(loop))
     if current is None:
         settings = get_settings()
-        # As many connections as sends in flight (the semaphore), in small pools: see
-        # ShardedTransport for what one large pool costs.
-        transport = ShardedTransport(
-            settings.delivery_concurrency,
-            http2=True,
-            verify=_ssl_context(settings.ca_bundle),
-        )
-        client = CookielessClient(transport=transport, follow_redirects=False)
-        tokens = FcmAccessTokens(client, token_url=settings.google_token_url)
+        client = outbound.client()
+        deadline = settings.outbound_deadline_seconds
+        tokens = FcmAccessTokens(client, token_url=settings.google_token_url, deadline=deadline)
         current = Runtime(
             client=client,
-            fcm=FcmSender(client, tokens, api_url=settings.fcm_api_url),
-            webpush=WebPushSender(client),
-            ntfy=NtfySender(client),
+            fcm=FcmSender(client, tokens, api_url=settings.fcm_api_url, deadline=deadline),
+            webpush=WebPushSender(client, deadline=deadline),
+            ntfy=NtfySender(client, deadline=deadline),
             limit=asyncio.Semaphore(settings.delivery_concurrency),
         )
         _runtimes.clear()  # a previous loop is gone for good: let its client go with it
         _runtimes[id(loop)] = current
     return current
-
-
-def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
-    """The public roots (httpx's default), plus the PEM file at `ca_bundle` when one is set."""
-    context = ssl.create_default_context(cafile=certifi.where())
-    if ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
-    return context
 
 
 def default_fcm_account() -> ServiceAccount | None:

@@ -5,10 +5,10 @@ The devices are those of the user `(the app's user issuer, job.user_id)`, at mos
 still be that user's. Per device the path is: skip if an earlier attempt already reached a
 final status (a job can be redelivered after a crash); nothing is sent for an app that is
 disabled or suspended (`failed`, `app_disabled`); send with a couple of quick, jittered
-retries; then either a final outcome (delivered, failed, invalid_token, expired) or a
-re-queued retry with an exponential delay that never runs past the notification's TTL.
-Outcomes of one job are written in one UpdateItem; dead tokens are removed; every final
-outcome becomes a receipt.
+retries (none after a timeout, so a device costs at most one send deadline per invocation);
+then either a final outcome (delivered, failed, invalid_token, expired) or a re-queued retry
+with an exponential delay that never runs past the notification's TTL. Outcomes of one job
+are written in one UpdateItem; dead tokens are removed; every final outcome becomes a receipt.
 Only infrastructure failures (DynamoDB, SQS, KMS) raise, so SQS retries the job.
 """
 
@@ -36,7 +36,6 @@ from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.devices import DeviceRecord
 from pushgate.storage.notifications import RETENTION_SECONDS, NotificationRecord
-from pushgate.urls import UnsafeUrlError, check_outbound_url
 from pushgate.webhooks.models import Receipt, ReceiptMessage
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "invalid_token", "expired"})
@@ -278,7 +277,7 @@ async def _deliver_one(
     retry_base: float,
 ) -> DeviceResult:
     address = open_address(device)
-    refusal = await _refusal(job, app, device, address, attempts)
+    refusal = _refusal(job, app, device, attempts)
     if refusal is not None:
         return refusal
     assert app is not None  # _refusal answers for a missing app
@@ -287,7 +286,9 @@ async def _deliver_one(
         async with rt.limit:
             outcome = await _send(rt, job, app, address)
         attempts += 1
-        if outcome.status != "retry" or attempts >= max_attempts:
+        # A timed-out device has had its deadline for this invocation: tried again here it
+        # would hold the job (and the batch) for another; it waits for the re-queue instead.
+        if outcome.status != "retry" or outcome.error == "timeout" or attempts >= max_attempts:
             break
         wait = _QUICK_BACKOFF_SECONDS * (2**quick) * random.uniform(0.5, 1.5)  # noqa: S311
         if outcome.retry_after is not None:
@@ -308,37 +309,8 @@ async def _deliver_one(
     return DeviceResult(device, outcome, attempts, None, delay)
 
 
-_checked_origins: dict[str, tuple[bool, float]] = {}
-_ORIGIN_CHECK_SECONDS = 60.0
-
-
-async def _reachable(url: str) -> bool:
-    """Re-check a push endpoint or ntfy server at send time (its name may now resolve to a
-    private address); answers are cached per origin for a minute, so a fan-out to one push
-    service costs one lookup."""
-    settings = get_settings()
-    if settings.allow_private_urls:
-        return True
-    origin = url.split("/", 3)[:3]
-    key = "/".join(origin)
-    cached = _checked_origins.get(key)
-    if cached is not None and cached[1] > clock.epoch():
-        return cached[0]
-    try:
-        await asyncio.to_thread(check_outbound_url, url, allow_private=False)
-        safe = True
-    except UnsafeUrlError:
-        safe = False
-    _checked_origins[key] = (safe, clock.epoch() + _ORIGIN_CHECK_SECONDS)
-    return safe
-
-
-async def _refusal(
-    job: DeliveryJob,
-    app: AppKeys | None,
-    device: DeviceRecord,
-    address: PushAddress,
-    attempts: int,
+def _refusal(
+    job: DeliveryJob, app: AppKeys | None, device: DeviceRecord, attempts: int
 ) -> DeviceResult | None:
     """A final outcome reached without sending anything, if there is one."""
     if clock.epoch() >= job.expires_at:
@@ -347,9 +319,6 @@ async def _refusal(
         return DeviceResult(device, Outcome.failed("app_deleted"), attempts, "failed")
     if not app.active:
         return DeviceResult(device, Outcome.failed("app_disabled"), attempts, "failed")
-    url = address.url if isinstance(address, NtfyAddress) else getattr(address, "endpoint", None)
-    if url is not None and not await _reachable(url):
-        return DeviceResult(device, Outcome.failed("unsafe_url"), attempts, "failed")
     return None
 
 

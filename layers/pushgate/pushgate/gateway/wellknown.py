@@ -2,9 +2,10 @@
 cached in the container and in DynamoDB.
 
 The fetch follows the webhook SSRF rules (https only unless private URLs are allowed; the name
-resolved and every address checked; the connection pinned to the checked address; no
-redirects), with a short timeout and a size cap. A failed fetch is remembered for a short
-while, so a broken or hostile origin is not fetched again on every request. After a failed
+resolved and every address checked, before the request and again when connecting, and the
+connection made to a checked address; no redirects), with one short deadline for the whole
+exchange and a size cap. A failed fetch is remembered for a short while, so a broken or
+hostile origin is not fetched again on every request. After a failed
 signature the document may be re-fetched, at most once per `wellknown_refetch_seconds`, so a
 key rotation is picked up without turning every bad request into a fetch.
 """
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from pushgate import clock
+import httpx
+
+from pushgate import clock, outbound
 from pushgate.crypto import InvalidKeyError, load_public_key
 from pushgate.errors import PushgateError, SignatureError
 from pushgate.gateway.models import TENANT_PATTERN
@@ -25,7 +27,7 @@ from pushgate.gateway.signing import MalformedPayloadError, parse_json_object
 from pushgate.observability import logger
 from pushgate.settings import Settings, get_settings
 from pushgate.storage.counters import WellKnownRecord, wellknown_key
-from pushgate.urls import Resolver, check_outbound_url, pin, system_resolver
+from pushgate.urls import Resolver, check_outbound_url, system_resolver
 
 WELL_KNOWN_PATH = "/.well-known/takos-push.json"
 MAX_DOCUMENT_BYTES = 16 * 1024
@@ -141,46 +143,43 @@ def fetch_document(
     resolver: Resolver = system_resolver,
     transport: Any = None,
 ) -> WellKnownDocument:
-    """GET the document for `domain` over a connection pinned to the checked address.
-    Raises `UnsafeUrlError` (400), `WellKnownUnavailableError` or `InvalidWellKnownError`
-    (401). `transport` is an httpx transport, for tests."""
-    import httpx
-
-    checked = check_outbound_url(
+    """GET the document for `domain`, the connection made only to checked addresses, the
+    whole exchange within FETCH_DEADLINE_SECONDS. Raises `UnsafeUrlError` (400),
+    `WellKnownUnavailableError` or `InvalidWellKnownError` (401). `transport` is an httpx
+    transport, for tests."""
+    url = check_outbound_url(  # a private address is refused with a 400 before connecting
         wellknown_url(domain),
         allow_private=settings.allow_private_urls,
         field="the instance's well-known URL",
         resolver=resolver,
-    )
-    target = pin(checked)
-    deadline = time.monotonic() + FETCH_DEADLINE_SECONDS
-    timeout = httpx.Timeout(FETCH_DEADLINE_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    ).url
+    if transport is None:
+        backend = outbound.AddressCheckingBackend(
+            allow_private=settings.allow_private_urls, resolver=resolver
+        )
+        transport = outbound.CheckedTransport(backend, limits=httpx.Limits(max_connections=1))
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, transport=transport) as client:
-            request = client.build_request(
-                "GET",
-                target.url,
-                # identity only: a compressed body could inflate far past the size cap
-                headers={
-                    **target.headers,
-                    "accept": "application/json",
-                    "accept-encoding": "identity",
-                },
-                extensions=target.extensions,
-            )
-            response = client.send(request, stream=True)
-            try:
-                body = _read_capped(response, deadline)
-            finally:
-                response.close()
+        reply = outbound.fetch_blocking(
+            url,
+            # identity only: a compressed body could inflate far past the size cap
+            headers={"accept": "application/json", "accept-encoding": "identity"},
+            deadline=FETCH_DEADLINE_SECONDS,
+            max_bytes=MAX_DOCUMENT_BYTES + 1,  # one byte more tells an oversized document
+            timeout=httpx.Timeout(FETCH_DEADLINE_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
+            transport=transport,
+            before_body=_refuse_unusable,
+        )
+    except outbound.DeadlineExceededError:
+        raise WellKnownUnavailableError("the well-known document took too long to arrive") from None
     except httpx.HTTPError:
-        raise WellKnownUnavailableError(
-            "the instance's well-known document could not be fetched"
-        ) from None
-    return parse_document(body, fetched_at=clock.epoch())
+        raise WellKnownUnavailableError("the well-known document could not be fetched") from None
+    if len(reply.body) > MAX_DOCUMENT_BYTES:
+        raise InvalidWellKnownError(f"the well-known document exceeds {MAX_DOCUMENT_BYTES} bytes")
+    return parse_document(reply.body, fetched_at=clock.epoch())
 
 
-def _read_capped(response: Any, deadline: float) -> bytes:
+def _refuse_unusable(response: httpx.Response) -> None:
+    """What the status and headers already tell, before any of the body is read."""
     if 300 <= response.status_code < 400:
         raise InvalidWellKnownError("the well-known document redirects; redirects are not followed")
     if response.status_code != 200:
@@ -192,16 +191,6 @@ def _read_capped(response: Any, deadline: float) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
         raise InvalidWellKnownError(f"the well-known document exceeds {MAX_DOCUMENT_BYTES} bytes")
-    body = bytearray()
-    for chunk in response.iter_bytes():  # identity encoding only (checked above)
-        body += chunk
-        if len(body) > MAX_DOCUMENT_BYTES:
-            raise InvalidWellKnownError(
-                f"the well-known document exceeds {MAX_DOCUMENT_BYTES} bytes"
-            )
-        if time.monotonic() > deadline:
-            raise WellKnownUnavailableError("the well-known document took too long to arrive")
-    return bytes(body)
 
 
 class WellKnownCache:

@@ -1,15 +1,10 @@
 """Provider clients for the deliver function: FCM HTTP v1, Web Push and ntfy, each sending
-over one injected `httpx.AsyncClient` and returning an `Outcome`.
+over one injected `httpx.AsyncClient` (`pushgate.outbound.client()` in the deliver function)
+and returning an `Outcome`.
 
 The exception tree is documented in `pushgate.providers.exceptions`.
 """
 
-from pushgate.providers._http import (
-    DEFAULT_TIMEOUT,
-    MAX_RESPONSE_BYTES,
-    CookielessClient,
-    ShardedTransport,
-)
 from pushgate.providers._rfc8030 import URGENCIES, Urgency
 from pushgate.providers.exceptions import (
     AccessTokenError,
@@ -31,13 +26,10 @@ from pushgate.providers.webpush import WebPushSender
 
 __all__ = [
     "DEFAULT_API_URL",
-    "DEFAULT_TIMEOUT",
     "DEFAULT_TOKEN_URL",
-    "MAX_RESPONSE_BYTES",
     "MAX_RETRY_AFTER",
     "URGENCIES",
     "AccessTokenError",
-    "CookielessClient",
     "FcmAccessTokens",
     "FcmMessage",
     "FcmSender",
@@ -46,7 +38,6 @@ __all__ = [
     "Outcome",
     "ProviderError",
     "ServiceAccount",
-    "ShardedTransport",
     "Status",
     "Urgency",
     "WebPushSender",

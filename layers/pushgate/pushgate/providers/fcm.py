@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pushgate import clock
+from pushgate.outbound import DEFAULT_DEADLINE_SECONDS, DEFAULT_TIMEOUT
 from pushgate.providers import _http
 from pushgate.providers._rfc8030 import Urgency, topic_header, urgency_header
 from pushgate.providers.exceptions import AccessTokenError, InvalidServiceAccountError
@@ -135,12 +136,14 @@ class FcmAccessTokens:
         client: httpx.AsyncClient,
         *,
         token_url: str = DEFAULT_TOKEN_URL,
-        timeout: httpx.Timeout = _http.DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
         self._token_url = token_url
         self._timeout = timeout
+        self._deadline = deadline
         self._now = now
         self._tokens: dict[tuple[str, str, str], _AccessToken] = {}
         # Fetches in flight, as tasks of the loop that started them: a loop that has ended
@@ -200,8 +203,9 @@ class FcmAccessTokens:
                 headers={"Accept": "application/json"},
                 data={"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
                 timeout=self._timeout,
+                deadline=self._deadline,
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except _http.TRANSPORT_ERRORS as error:
             raise AccessTokenError(_http.transport_outcome(error)) from None
         body = _json_object(reply.body)
         if reply.status_code != 200:
@@ -305,13 +309,15 @@ class FcmSender:
         tokens: FcmAccessTokens,
         *,
         api_url: str = DEFAULT_API_URL,
-        timeout: httpx.Timeout = _http.DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
         self._tokens = tokens
         self._api_url = api_url.rstrip("/")
         self._timeout = timeout
+        self._deadline = deadline
         self._now = now
 
     async def send(self, account: ServiceAccount, token: str, message: FcmMessage) -> Outcome:
@@ -327,14 +333,19 @@ class FcmSender:
                 reply = await self._post(url, await self._tokens.get(account), body)
         except AccessTokenError as error:
             return error.outcome
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except _http.TRANSPORT_ERRORS as error:
             return _http.transport_outcome(error)
         return self._classify(reply, account)
 
     async def _post(self, url: str, access_token: str, body: dict[str, Any]) -> _http.Reply:
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
         return await _http.post(
-            self._client, url, headers=headers, json=body, timeout=self._timeout
+            self._client,
+            url,
+            headers=headers,
+            json=body,
+            timeout=self._timeout,
+            deadline=self._deadline,
         )
 
     def _classify(self, reply: _http.Reply, account: ServiceAccount) -> Outcome:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from pushgate import clock
+from pushgate.outbound import DEFAULT_DEADLINE_SECONDS, DEFAULT_TIMEOUT
 from pushgate.providers import _http
 from pushgate.providers.result import Outcome, parse_retry_after
 
@@ -42,11 +43,13 @@ class NtfySender:
         self,
         client: httpx.AsyncClient,
         *,
-        timeout: httpx.Timeout = _http.DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
         self._timeout = timeout
+        self._deadline = deadline
         self._now = now
 
     async def send(
@@ -82,9 +85,14 @@ class NtfySender:
             headers["Authorization"] = f"Bearer {access_token}"
         try:
             reply = await _http.post(
-                self._client, server, headers=headers, json=message, timeout=self._timeout
+                self._client,
+                server,
+                headers=headers,
+                json=message,
+                timeout=self._timeout,
+                deadline=self._deadline,
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except _http.TRANSPORT_ERRORS as error:
             return _http.transport_outcome(error)
         return self._classify(reply)
 

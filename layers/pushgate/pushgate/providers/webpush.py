@@ -17,6 +17,7 @@ from pushgate.crypto import (
     encrypt,
     vapid_audience,
 )
+from pushgate.outbound import DEFAULT_DEADLINE_SECONDS, DEFAULT_TIMEOUT
 from pushgate.providers import _http
 from pushgate.providers._rfc8030 import topic_header, urgency_header
 from pushgate.providers.result import Outcome, parse_retry_after
@@ -33,12 +34,14 @@ class WebPushSender:
         self,
         client: httpx.AsyncClient,
         *,
-        timeout: httpx.Timeout = _http.DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         vapid_headers: VapidHeaderCache | None = None,
         now: Callable[[], float] = clock.epoch,
     ) -> None:
         self._client = client
         self._timeout = timeout
+        self._deadline = deadline
         self._vapid_headers = _VAPID_HEADERS if vapid_headers is None else vapid_headers
         self._now = now
 
@@ -88,9 +91,14 @@ class WebPushSender:
             return Outcome.failed("webpush:invalid_vapid_subject")
         try:
             reply = await _http.post(
-                self._client, endpoint, headers=headers, content=body, timeout=self._timeout
+                self._client,
+                endpoint,
+                headers=headers,
+                content=body,
+                timeout=self._timeout,
+                deadline=self._deadline,
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except _http.TRANSPORT_ERRORS as error:
             return _http.transport_outcome(error)
         return self._classify(reply)
 

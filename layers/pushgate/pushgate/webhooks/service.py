@@ -1,10 +1,11 @@
-"""Posting receipts: signed, to the address that was checked, retried for up to 24 h.
+"""Posting receipts: signed, over connections made only to checked addresses, retried for up
+to 24 h.
 
 2xx is done; 410 disables the app's webhook (receipts stop until the tenant sets a URL
 again); anything else — other statuses, timeouts, connection errors — is retried with
 exponential, jittered delays that honour `Retry-After`, re-queued with SQS delays. A receipt
 that cannot be delivered within 24 h, or whose webhook resolves to a forbidden address at
-send time, goes to the receipt DLQ with the reason as a message attribute: never lost.
+connect time, goes to the receipt DLQ with the reason as a message attribute: never lost.
 """
 
 from __future__ import annotations
@@ -15,20 +16,18 @@ from dataclasses import dataclass
 
 import httpx
 
-from pushgate import aws, clock
+from pushgate import aws, clock, outbound
 from pushgate.audit import record_change
 from pushgate.encryption import get_cipher
 from pushgate.observability import logger, metrics
-from pushgate.providers import CookielessClient, parse_retry_after
+from pushgate.providers import parse_retry_after
 from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
-from pushgate.urls import UnsafeUrlError, check_outbound_url, pin
+from pushgate.urls import UnsafeUrlError, check_outbound_url
 from pushgate.webhooks.models import ReceiptMessage
 from pushgate.webhooks.signing import sign, webhook_id
 
-TIMEOUT = httpx.Timeout(10.0)
-MAX_RESPONSE_BYTES = 64 * 1024
 RETRY_WINDOW_SECONDS = 24 * 3600
 SECRET_OVERLAP_SECONDS = 24 * 3600
 
@@ -42,17 +41,6 @@ class Attempt:
     status: int | None  # None: no HTTP answer (timeout, connection error)
     reason: str
     retry_after: float | None = None
-
-
-_clients: dict[int, httpx.AsyncClient] = {}
-
-
-def _client() -> httpx.AsyncClient:
-    loop_id = id(asyncio.get_running_loop())
-    if loop_id not in _clients:
-        _clients.clear()
-        _clients[loop_id] = CookielessClient(follow_redirects=False, timeout=TIMEOUT)
-    return _clients[loop_id]
 
 
 def signing_secrets(app: AppRecord, now: float) -> list[str]:
@@ -79,17 +67,6 @@ async def deliver_receipt(message: ReceiptMessage) -> None:
     if app is None or not app.webhook_url or app.webhook_disabled_at:
         metrics.add_metric(name="ReceiptsDropped", unit="Count", value=1)
         return
-    settings = get_settings()
-    try:
-        checked = await asyncio.to_thread(
-            check_outbound_url,
-            app.webhook_url,
-            allow_private=settings.allow_private_urls,
-            field="webhook_url",
-        )
-    except UnsafeUrlError as exc:
-        await asyncio.to_thread(_dead_letter, message, exc.message)
-        return
     now = clock.epoch()
     body = receipt.model_dump_json().encode()
     headers = sign(
@@ -98,8 +75,18 @@ async def deliver_receipt(message: ReceiptMessage) -> None:
         body,
         signing_secrets(app, now),
     )
-    target = pin(checked)
-    attempt = await _post(target.url, body, headers | target.headers, target.extensions)
+    try:
+        # The URL's form here (https, no credentials); its addresses when connecting.
+        check_outbound_url(
+            app.webhook_url,
+            allow_private=get_settings().allow_private_urls,
+            field="webhook_url",
+            resolve=False,
+        )
+        attempt = await _post(app.webhook_url, body, headers)
+    except UnsafeUrlError as exc:
+        await asyncio.to_thread(_dead_letter, message, exc.message)
+        return
     if attempt.status is not None and 200 <= attempt.status < 300:
         metrics.add_metric(name="ReceiptsDelivered", unit="Count", value=1)
     elif attempt.status == 410:
@@ -108,29 +95,27 @@ async def deliver_receipt(message: ReceiptMessage) -> None:
         await asyncio.to_thread(_retry_later, message, attempt, now)
 
 
-async def _post(
-    url: str, body: bytes, headers: dict[str, str], extensions: dict[str, str]
-) -> Attempt:
-    request_headers = {"Content-Type": "application/json", "User-Agent": "pushgate-receipts"}
+async def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
+    """POST within the outbound deadline, the answer read as sent (capped) and ignored.
+    Raises `UnsafeUrlError` when the webhook's host resolves to an address that is not
+    public."""
+    client = outbound.client()
+    request = client.build_request(
+        "POST",
+        url,
+        content=body,
+        headers={"Content-Type": "application/json", "User-Agent": "pushgate-receipts"} | headers,
+    )
     try:
-        async with _client().stream(
-            "POST",
-            url,
-            content=body,
-            headers=request_headers | headers,
-            extensions=extensions,
-        ) as response:
-            read = 0
-            async for chunk in response.aiter_raw():  # read, capped, and ignored
-                read += len(chunk)
-                if read >= MAX_RESPONSE_BYTES:
-                    break
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now=clock.epoch())
-            return Attempt(response.status_code, f"http_{response.status_code}", retry_after)
-    except httpx.TimeoutException:
+        reply = await outbound.exchange(
+            client, request, deadline=get_settings().outbound_deadline_seconds, decode=False
+        )
+    except httpx.TimeoutException:  # the total deadline included
         return Attempt(None, "timeout")
     except httpx.HTTPError as exc:
         return Attempt(None, type(exc).__name__)
+    retry_after = parse_retry_after(reply.headers.get("retry-after"), now=clock.epoch())
+    return Attempt(reply.status_code, f"http_{reply.status_code}", retry_after)
 
 
 def _load_app(app_id: str) -> AppRecord | None:
