@@ -635,3 +635,32 @@ def test_abuse_malformed_requests_are_refused(api: Api, unchanged: Target, attac
     }[who]
     response = api.request(method, path, token, **arguments)
     assert_error_shape(response)
+
+
+def _adversarial_json(prefix: str) -> bytes:
+    """1 MB: `prefix`, then an escaped quote over and over in a string that never closes (a
+    string-stripping regex retried at every quote took 38 s over 64 KB of it)."""
+    return (prefix + '"' + '\\"' * ((ONE_MB - len(prefix) - 1) // 2)).encode()
+
+
+@pytest.mark.parametrize("path", ["/push/webhook", "/push/register"])
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [
+        ("[" * 33, "body: is nested deeper than 32 levels"),
+        ("[]" + "[" * 32, "body: is not valid JSON"),
+    ],
+    ids=["deeper_than_32", "unterminated_string_at_depth_32"],
+)
+def test_abuse_adversarial_1mb_json_is_refused_before_authentication(
+    api: Api, unchanged: Target, path, prefix, message
+):
+    response = api.request(
+        "POST",
+        path,
+        content=_adversarial_json(prefix),
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 400, response.text[:300]
+    assert response.json() == {"error": {"code": "invalid_request", "message": message}}
