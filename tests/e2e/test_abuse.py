@@ -443,6 +443,43 @@ def test_abuse_replayed_signed_payloads_are_refused(gateway: Gateway):
     assert gateway.instance_state() == before_event
 
 
+OUT_OF_RANGE_TIMESTAMPS = {
+    "offset_past_year_9999": ("expiresAt", "9999-12-31T23:59:59-23:59", "not a valid date"),
+    "offset_before_year_1": ("issuedAt", "0001-01-01T00:00:00+23:59", "not a valid date"),
+    "400_digit_integer": ("expiresAt", int("9" * 400), "not a valid epoch time"),
+}
+
+
+@pytest.mark.parametrize("path", ["/push/register", "/push/webhook"])
+@pytest.mark.parametrize("case", sorted(OUT_OF_RANGE_TIMESTAMPS))
+def test_abuse_out_of_range_timestamps_are_refused_before_any_lookup(api: Api, path, case):
+    field, value, reason = OUT_OF_RANGE_TIMESTAMPS[case]
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "instance": "nobody.example",
+        "userId": "victim",
+        "issuedAt": now,
+        "expiresAt": now + 300,
+        "nonce": uuid.uuid4().hex,
+        field: value,
+    }
+    if path == "/push/register":
+        payload |= {"action": "register", "token": FCM_TOKEN, "platform": "android"}
+    else:
+        payload |= {"title": "t", "body": "b"}
+    response = api.request(
+        "POST",
+        path,
+        content=json.dumps(payload).encode(),
+        headers={"content-type": "application/json", "x-push-signature": "A" * 86},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "invalid_timestamp",
+        "message": f"{field} is {reason}",
+    }
+
+
 # -- malformed HTTP -------------------------------------------------------------------------
 
 
