@@ -326,6 +326,25 @@ def test_abuse_unsafe_push_addresses_are_refused(strict_target: Target, platform
     strict_target.assert_unchanged()
 
 
+def test_abuse_web_push_endpoint_that_is_not_a_url_is_refused(unchanged: Target):
+    api = unchanged.api
+    response = api.request(
+        "POST",
+        "/push/devices/register",
+        api.token("victim", aud=[unchanged.app_id]),
+        json={
+            "app_id": unchanged.app_id,
+            "platform": "web",
+            "push_token": {"endpoint": "https://[fcm.googleapis.com/fcm/send/x"},
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "unsafe_url",
+        "message": "push_token.endpoint is not a valid URL",
+    }
+
+
 # -- signed payloads (gateway clients) ------------------------------------------------------
 
 
