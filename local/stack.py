@@ -27,6 +27,7 @@ from local.runtime import FunctionPool
 from local.server import LocalApi, LocalHttpServer
 from local.template import (
     FunctionSpec,
+    parameters_from_environment,
     read_environment,
     read_functions,
     read_http_routes,
@@ -66,7 +67,9 @@ class LocalStack:
     call `start()` and `stop()`.
 
     `env` is added to every function's environment last (it wins); `parameters` override
-    template parameter defaults; `allow_private_urls` sets PUSHGATE_ALLOW_PRIVATE_URLS.
+    template parameter defaults and the values the parent's environment gives them (a
+    variable such as `PUSHGATE_WEBPUSH_ALLOWED_HOSTS: !Ref WebPushAllowedHosts` gives its
+    parameter); `allow_private_urls` sets PUSHGATE_ALLOW_PRIVATE_URLS.
     Function output goes to `log_dir/<LogicalId>.log` (default `.local/logs/` beside the
     template), or to this process's stderr when `verbose` (default: PUSHGATE_LOCAL_VERBOSE)."""
 
@@ -161,7 +164,12 @@ class LocalStack:
         }
 
         template = load_template(self.template_path)
-        parameters = dict(self._parameters)
+        # A variable the template sets from a parameter is given through that parameter, so
+        # every variable it feeds agrees; explicit parameters win.
+        parameters = {
+            **parameters_from_environment(template, os.environ, excluded=_OWNED),
+            **self._parameters,
+        }
         if "TrustedIssuers" in (template.get("Parameters") or {}):
             parameters.setdefault("TrustedIssuers", self.issuer.trusted_issuers)
         provisioner = Provisioner(
@@ -253,9 +261,9 @@ class LocalStack:
 
     def environment(self, function_id: str | None = None) -> dict[str, str]:
         """The configuration a function sees, in increasing precedence: its template variables
-        (with no function, the Globals' ones); the parent's PUSHGATE_* variables the template
-        does not set (a template value changes through its parameter, never by accident from
-        the caller's environment); the local overrides; then `env`."""
+        (with no function, the Globals' ones; a variable set from a parameter follows the
+        parent's value of it, through that parameter); the parent's PUSHGATE_* variables the
+        template does not set; the local overrides; then `env`."""
         variables = self.functions[function_id].variables if function_id else self._global_variables
         environment = dict(variables)
         for key, value in self._passthrough.items():
