@@ -50,7 +50,7 @@ PROVIDER_RUNS = 3
 SEQUENTIAL_SAMPLE = 25
 TARGET_SECONDS = 1.5
 TARGET_SPEEDUP = 30.0
-SUBJECT = "mailto:bench@example.com"
+SUBJECT = "mailto:bench@pushgate.dev"
 _REGISTRATION_THREADS = 4
 
 

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# The VapidSubject parameter has no default (deployers must name a real contact); locally it
+# is this, a value that passes pushgate's check and the Web Push stand-in's.
+LOCAL_VAPID_SUBJECT = "mailto:local-stack@pushgate.dev"
 # Variables the stack sets itself: the parent's values never leak into the functions.
 _OWNED = ("PUSHGATE_LOCAL", "PUSHGATE_ALLOW_PRIVATE_URLS", "PUSHGATE_TRUSTED_ISSUERS")
 # Process variables a worker inherits so the interpreter and its libraries work at all.
@@ -170,8 +173,11 @@ class LocalStack:
             **parameters_from_environment(template, os.environ, excluded=_OWNED),
             **self._parameters,
         }
-        if "TrustedIssuers" in (template.get("Parameters") or {}):
+        declared = template.get("Parameters") or {}
+        if "TrustedIssuers" in declared:
             parameters.setdefault("TrustedIssuers", self.issuer.trusted_issuers)
+        if "VapidSubject" in declared:
+            parameters.setdefault("VapidSubject", LOCAL_VAPID_SUBJECT)
         provisioner = Provisioner(
             template,
             client=self.client,

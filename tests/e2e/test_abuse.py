@@ -70,7 +70,7 @@ class Target:
 
 
 def make_target(api: Api) -> Target:
-    app_id = api.new_app(daily_quota=1000, vapid_subject="mailto:abuse@example.com")
+    app_id = api.new_app(daily_quota=1000, vapid_subject="mailto:abuse@pushgate.dev")
     token = api.token("victim", aud=[app_id])
     registered = api.request(
         "POST",

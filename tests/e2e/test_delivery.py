@@ -23,7 +23,7 @@ def delivery(delivery_stack: Delivery) -> Delivery:
 
 def test_delivery_single_send_reaches_every_platform_once(delivery):
     api = delivery.api
-    app_id = api.new_app(vapid_subject="mailto:ops@example.com")
+    app_id = api.new_app(vapid_subject="mailto:ops@pushgate.dev")
     user = "alice"
     tokens = {p: delivery.fcm_token() for p in ("android", "ios", "web")}
     for platform, token in tokens.items():

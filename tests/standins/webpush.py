@@ -36,6 +36,11 @@ _TTL = re.compile(r"^\d+$")
 MAX_BODY_LENGTH = 4096
 # RFC 8292 §2.1: the contact is a mailto: or https: URI.
 _SUBJECT = re.compile(r"(?i)^(mailto:|https:)\S+$")
+# Apple's push service (web.push.apple.com) also refuses a contact on a placeholder domain
+# (`mailto:x@localhost`: 403 BadJwtToken, web-push-libs/web-push issue 947). So does the
+# stand-in.
+_CONTACT_DOMAIN = re.compile(r"(?i)^(?:mailto:[^@]*@|https://)([^/:?#]*)")
+_PLACEHOLDER_TLDS = frozenset({"localhost", "invalid", "local", "test", "example"})
 _PATH = re.compile(r"^/push/([A-Za-z0-9_-]{1,64})$")
 # Statuses a script may ask for: what real push services answer.
 OUTCOMES = frozenset({OK, RESET, 400, 404, 410, 413, 429, 500, 502, 503})
@@ -210,6 +215,8 @@ class WebPushStandin(StandinServer[PushMessage]):
                 raise _refusal(401, "Unauthorized", str(error)) from None
             if not _SUBJECT.match(claims.subject):
                 raise _refusal(401, "Unauthorized", "VAPID sub is not mailto:/https:")
+            if _placeholder_contact(claims.subject):
+                raise _apple_refusal(403, "BadJwtToken", "VAPID sub is a placeholder contact")
             with self._state:
                 if len(self._verified) > 10_000:
                     self._verified.clear()
@@ -257,6 +264,23 @@ def _check_headers(request: Request) -> tuple[int, str | None, str | None]:
 
 def _refusal(status: int, error: str, message: str) -> Refusal:
     return Refusal(_error_response(status, error, message), message)
+
+
+def _apple_refusal(status: int, reason: str, message: str) -> Refusal:
+    """A refusal worded the way web.push.apple.com words it: `{"reason": ...}` only."""
+    return Refusal(Response.json(status, {"reason": reason}), message)
+
+
+def _placeholder_contact(subject: str) -> bool:
+    """Whether the contact's domain is localhost, a reserved name or example.<anything>."""
+    match = _CONTACT_DOMAIN.match(subject)
+    labels = (match.group(1) if match else "").lower().rstrip(".").split(".")
+    return (
+        len(labels) < 2
+        or labels[-1] in _PLACEHOLDER_TLDS
+        or labels[-2] == "example"
+        or labels[-1].isdigit()
+    )
 
 
 def subscription_id(subscription: str | Mapping[str, Any]) -> str:

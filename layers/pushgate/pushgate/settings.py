@@ -6,7 +6,17 @@ import os
 from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, Json
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    Json,
+)
+
+from pushgate.vapid_subject import check_vapid_subject
 
 
 class TrustedIssuer(BaseModel):
@@ -84,8 +94,9 @@ class Settings(BaseModel):
     # Extra CA certificates (a PEM file) that delivery trusts besides the public roots, for
     # providers behind a private CA or TLS stand-ins in tests and benchmarks.
     ca_bundle: str = Field("", alias="PUSHGATE_CA_BUNDLE")
-    default_vapid_subject: str = Field(
-        "mailto:push-admin@pushgate.invalid", alias="PUSHGATE_VAPID_SUBJECT"
+    # VAPID `sub` for apps that set none: the VapidSubject parameter (required, no default).
+    default_vapid_subject: Annotated[str, AfterValidator(check_vapid_subject)] | None = Field(
+        None, alias="PUSHGATE_VAPID_SUBJECT"
     )
     delivery_concurrency: int = Field(256, ge=1, le=2048, alias="PUSHGATE_DELIVERY_CONCURRENCY")
     retry_base_seconds: float = Field(5.0, gt=0, le=300, alias="PUSHGATE_RETRY_BASE_SECONDS")

@@ -17,7 +17,7 @@ from tests.unit.providers.support import Clock, UserAgent, run
 
 ENDPOINT = "https://push.test:8443/wpush/v2/gAAAAABsecret-subscription-id"
 AUDIENCE = "https://push.test:8443"
-SUBJECT = "mailto:ops@pushgate.test"
+SUBJECT = "mailto:ops@pushgate.dev"
 Send = Callable[..., Outcome]
 PAYLOAD = json.dumps({"notification_id": "ntf_1", "title": "Hi", "body": "There"}).encode()
 
@@ -215,6 +215,15 @@ def test_webpush_sender_reports_another_4xx_as_failed(send: Send, status: int) -
     outcome = send(PushService(httpx.Response(status)))
 
     assert outcome == Outcome("failed", f"webpush:{status}", None, status)
+
+
+def test_webpush_sender_reports_a_missing_vapid_subject_as_failed(send: Send) -> None:
+    service = PushService()
+
+    outcome = send(service, vapid_subject=None)
+
+    assert outcome == Outcome("failed", "webpush:no_vapid_subject", None, None)
+    assert service.requests == []
 
 
 def test_webpush_sender_does_not_follow_a_redirect(send: Send) -> None:

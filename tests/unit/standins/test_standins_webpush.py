@@ -83,7 +83,7 @@ def test_webpush_delivers_and_decrypts_an_encrypted_push(
     assert record.json() == PAYLOAD
     assert (record.ttl, record.urgency, record.topic) == (3600, "high", "chat-1")
     assert record.claims.audience == webpush.origin
-    assert record.claims.subject == "mailto:ops@example.com"
+    assert record.claims.subject == "mailto:ops@pushgate.dev"
     assert webpush.deliveries() == {("ntf_1", record.subscription_id): 1}
 
 
@@ -208,6 +208,31 @@ def test_webpush_refuses_a_subject_that_is_not_mailto_or_https(
 
     assert reply.status_code == 401
     assert "sub" in webpush.rejections()[0].reason
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "mailto:x@localhost",
+        "mailto:push-admin@pushgate.invalid",
+        "mailto:ops@example.com",
+        "https://localhost:8080",
+        "https://shop.test/contact",
+    ],
+)
+def test_webpush_refuses_a_placeholder_subject_as_apple_does(
+    http: httpx.Client,
+    webpush: WebPushStandin,
+    subscription: dict[str, Any],
+    vapid_key: ec.EllipticCurvePrivateKey,
+    subject: str,
+) -> None:
+    authorization = vapid_authorization(vapid_key, webpush.origin, subject=subject)
+
+    reply = push(http, webpush, subscription, vapid_key, authorization=authorization)
+
+    assert (reply.status_code, reply.json()) == (403, {"reason": "BadJwtToken"})
+    assert webpush.delivered() == ()
 
 
 def test_webpush_refuses_a_key_other_than_the_subscriptions_application_server_key(

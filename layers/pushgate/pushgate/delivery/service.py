@@ -53,7 +53,7 @@ class AppKeys:
     app_id: str
     wants_receipts: bool  # a webhook is configured and active
     vapid_key: VapidKey | None
-    vapid_subject: str
+    vapid_subject: str | None  # None: neither the app nor the deployment names one
     fcm_account: ServiceAccount | None
     loaded_at: float
 

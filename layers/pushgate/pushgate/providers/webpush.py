@@ -53,7 +53,7 @@ class WebPushSender:
         urgency: str | None,
         topic: str | None,
         vapid_key: VapidKey,
-        vapid_subject: str,
+        vapid_subject: str | None,
     ) -> Outcome:
         """Encrypt `payload` for the subscription (or send an empty push when it has no keys)
         and POST it. Never raises for the push service's answer or the network.
@@ -80,12 +80,10 @@ class WebPushSender:
                 return Outcome.failed("webpush:payload_too_large")
             headers["Content-Encoding"] = "aes128gcm"
             headers["Content-Type"] = "application/octet-stream"
-        try:
-            headers["Authorization"] = self._vapid_headers.authorization(
-                vapid_key, audience, vapid_subject
-            )
-        except InvalidVapidClaimError:
-            return Outcome.failed("webpush:invalid_vapid_subject")
+        authorization = self._authorization(vapid_key, audience, vapid_subject)
+        if isinstance(authorization, Outcome):
+            return authorization
+        headers["Authorization"] = authorization
         try:
             reply = await _http.post(
                 self._client, endpoint, headers=headers, content=body, timeout=self._timeout
@@ -93,6 +91,17 @@ class WebPushSender:
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             return _http.transport_outcome(error)
         return self._classify(reply)
+
+    def _authorization(
+        self, vapid_key: VapidKey, audience: str, vapid_subject: str | None
+    ) -> str | Outcome:
+        """The VAPID `Authorization` value, or the failure that stands in for it."""
+        if vapid_subject is None:
+            return Outcome.failed("webpush:no_vapid_subject")
+        try:
+            return self._vapid_headers.authorization(vapid_key, audience, vapid_subject)
+        except InvalidVapidClaimError:
+            return Outcome.failed("webpush:invalid_vapid_subject")
 
     def _classify(self, reply: _http.Reply) -> Outcome:
         status = reply.status_code
