@@ -172,6 +172,29 @@ def test_delivery_410_removes_the_device(delivery):
     assert api.request("GET", f"/push/devices/{app_id}", api.admin).json()["devices"] == []
 
 
+def test_delivery_refused_vapid_token_fails_once_and_keeps_the_device(delivery):
+    api = delivery.api
+    app_id = api.new_app()
+    refusing = delivery.webpush.new_subscription(behaviour=always(403))
+    device_id = delivery.register(app_id, "refused-user", "web", refusing)
+
+    nid = delivery.send(app_id, user_id="refused-user", title="t", body="b").json()[
+        "notification_id"
+    ]
+    status = delivery.wait_final(app_id, nid, devices=1)
+
+    assert status["deliveries"][0] | {"updated_at": None} == {
+        "device_id": device_id,
+        "platform": "web",
+        "status": "failed",
+        "error": "webpush:vapid_rejected:BadJwtToken",
+        "attempts": 1,
+        "updated_at": None,
+    }
+    assert delivery.webpush.attempts(refusing) == 1
+    assert api.config(app_id).json()["device_count"] == 1
+
+
 def test_delivery_429_with_retry_after_is_retried_after_the_wait(delivery):
     app_id = delivery.api.new_app()
     busy = delivery.webpush.new_subscription(behaviour=fail_first(1, 429, retry_after=2))

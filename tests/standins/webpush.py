@@ -42,8 +42,8 @@ _SUBJECT = re.compile(r"(?i)^(mailto:|https:)\S+$")
 _CONTACT_DOMAIN = re.compile(r"(?i)^(?:mailto:[^@]*@|https://)([^/:?#]*)")
 _PLACEHOLDER_TLDS = frozenset({"localhost", "invalid", "local", "test", "example"})
 _PATH = re.compile(r"^/push/([A-Za-z0-9_-]{1,64})$")
-# Statuses a script may ask for: what real push services answer.
-OUTCOMES = frozenset({OK, RESET, 400, 404, 410, 413, 429, 500, 502, 503})
+# Statuses a script may ask for: what real push services answer (403 as Apple words it).
+OUTCOMES = frozenset({OK, RESET, 400, 403, 404, 410, 413, 429, 500, 502, 503})
 DEFAULT_RETRY_AFTER = 1
 _P256 = ec.SECP256R1()
 
@@ -199,6 +199,8 @@ class WebPushStandin(StandinServer[PushMessage]):
         if status == 429 and retry_after is None:
             retry_after = DEFAULT_RETRY_AFTER
         extra = (("retry-after", str(retry_after)),) if retry_after is not None else ()
+        if status == 403:
+            return Response.json(403, {"reason": "BadJwtToken"}, extra)
         return _error_response(status, "scripted", "scripted failure", extra)
 
     def _check_vapid(self, request: Request, subscription: _Subscription) -> VapidClaims:

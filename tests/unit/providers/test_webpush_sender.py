@@ -210,11 +210,44 @@ def test_webpush_sender_reports_500_as_retry(send: Send) -> None:
     assert send(PushService(httpx.Response(500))) == Outcome("retry", "webpush:500", None, 500)
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 405, 409])
+@pytest.mark.parametrize("status", [400, 405, 409])
 def test_webpush_sender_reports_another_4xx_as_failed(send: Send, status: int) -> None:
     outcome = send(PushService(httpx.Response(status)))
 
     assert outcome == Outcome("failed", f"webpush:{status}", None, status)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (403, b'{"reason":"BadJwtToken"}', "webpush:vapid_rejected:BadJwtToken"),
+        (401, b'{"reason": "ExpiredJwtToken"}', "webpush:vapid_rejected:ExpiredJwtToken"),
+        (403, b"", "webpush:vapid_rejected"),
+        (401, b'{"code": 401, "errno": 109, "error": "Unauthorized"}', "webpush:vapid_rejected"),
+        (403, b"the key in the authorization header does not match", "webpush:vapid_rejected"),
+        (403, b'{"reason": "Bad token: see https://x.test/?t=secret"}', "webpush:vapid_rejected"),
+        (403, b'{"reason": "' + b"A" * 65 + b'"}', "webpush:vapid_rejected"),
+        (403, b'{"reason": ["BadJwtToken"]}', "webpush:vapid_rejected"),
+        (403, b'["BadJwtToken"]', "webpush:vapid_rejected"),
+    ],
+    ids=[
+        "apple-bad-jwt",
+        "apple-401",
+        "empty",
+        "mozilla-errno",
+        "text",
+        "reason-not-a-word",
+        "reason-too-long",
+        "reason-not-a-string",
+        "not-an-object",
+    ],
+)
+def test_webpush_sender_reports_a_refused_vapid_token_as_a_failed_misconfiguration(
+    send: Send, status: int, body: bytes, error: str
+) -> None:
+    outcome = send(PushService(httpx.Response(status, content=body)))
+
+    assert outcome == Outcome("failed", error, None, status)
 
 
 def test_webpush_sender_reports_a_missing_vapid_subject_as_failed(send: Send) -> None:

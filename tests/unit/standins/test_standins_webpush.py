@@ -396,7 +396,7 @@ def test_webpush_answers_410_once_unsubscribed(
 # -- scripted outcomes ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [404, 410, 413, 500])
+@pytest.mark.parametrize("status", [403, 404, 410, 413, 500])
 def test_webpush_script_answers_the_scripted_status(
     http: httpx.Client, webpush: WebPushStandin, vapid_key: ec.EllipticCurvePrivateKey, status: int
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from pushgate.delivery.misconfiguration import reporter
 from pushgate.delivery.service import deliver
 from pushgate.notifications.models import DeliveryJob
 
@@ -13,4 +14,5 @@ async def handle_record(record: SQSRecord) -> None:
     (a bug: SQS retries it, then the DLQ keeps it for inspection)."""
     job = DeliveryJob.model_validate_json(record.body)
     redelivered = int(record.attributes.approximate_receive_count or 1) > 1
-    await deliver(job, redelivered=redelivered, record_id=record.message_id)
+    results = await deliver(job, redelivered=redelivered, record_id=record.message_id)
+    reporter.report(job.app_id, (result.outcome for result in results))

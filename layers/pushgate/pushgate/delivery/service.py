@@ -103,8 +103,9 @@ class DeviceResult:
 
 async def deliver(
     job: DeliveryJob, *, redelivered: bool = False, record_id: str | None = None
-) -> None:
-    """Deliver one job to a final outcome per device (or re-queue what must wait).
+) -> list[DeviceResult]:
+    """Deliver one job to a final outcome per device (or re-queue what must wait); returns
+    the result of each device tried now (none when every device was already final).
 
     A redelivered job (SQS gave it out again after a failure) skips devices that already
     reached a final outcome and re-emits their receipts, since the failure may have come
@@ -133,7 +134,7 @@ async def deliver(
             ],
         )
     if not pending:
-        return
+        return []
     settings = get_settings()
     rt = runtime()
     results = await asyncio.gather(
@@ -157,6 +158,7 @@ async def deliver(
             unit="Count",
             value=1,
         )
+    return results
 
 
 def _load(job: DeliveryJob, redelivered: bool) -> tuple[dict[str, Any] | None, list[DeviceRecord]]:
