@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from local.stack import LOCAL_VAPID_SUBJECT
+from pushgate.providers._rfc8030 import topic_header
 from tests.e2e.conftest import Delivery
 from tests.standins import always, fail_first
 
@@ -71,7 +73,7 @@ def test_delivery_single_send_reaches_every_platform_once(delivery):
     assert published[0].request["title"] == "Hello"
     assert published[0].request["priority"] == 5
     assert pushes[0].urgency == "high"
-    assert pushes[0].topic == "greet"
+    assert pushes[0].topic == topic_header("greet")
 
 
 def test_delivery_bulk_of_500_users_all_arrive_and_501_is_refused(delivery):
@@ -170,6 +172,28 @@ def test_delivery_410_removes_the_device(delivery):
     }
     assert api.config(app_id).json()["device_count"] == 0
     assert api.request("GET", f"/push/devices/{app_id}", api.admin).json()["devices"] == []
+
+
+def test_delivery_web_push_signs_with_the_deployment_subject_and_an_apple_safe_topic(delivery):
+    app_id = delivery.api.new_app()  # no vapid_subject of its own
+    subscription = delivery.webpush.new_subscription()
+    delivery.register(app_id, "safari-user", "web", subscription)
+
+    nid = delivery.send(
+        app_id, user_id="safari-user", title="t", body="b", collapse_key="abcde"
+    ).json()["notification_id"]
+    status = delivery.wait_final(app_id, nid, devices=1)
+
+    # The stand-in refuses what Apple refuses: a placeholder sub (403 BadJwtToken) and a
+    # Topic of 1 mod 4 characters (400 BadWebPushTopic).
+    assert (status["deliveries"][0]["status"], status["deliveries"][0]["error"]) == (
+        "delivered",
+        None,
+    )
+    (push,) = delivery.webpush.messages(subscription)
+    assert push.claims.subject == LOCAL_VAPID_SUBJECT
+    assert push.topic == topic_header("abcde")
+    assert len(push.topic) == 32
 
 
 def test_delivery_refused_vapid_token_fails_once_and_keeps_the_device(delivery):

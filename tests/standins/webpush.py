@@ -37,8 +37,8 @@ MAX_BODY_LENGTH = 4096
 # RFC 8292 §2.1: the contact is a mailto: or https: URI.
 _SUBJECT = re.compile(r"(?i)^(mailto:|https:)\S+$")
 # Apple's push service (web.push.apple.com) also refuses a contact on a placeholder domain
-# (`mailto:x@localhost`: 403 BadJwtToken, web-push-libs/web-push issue 947). So does the
-# stand-in.
+# (`mailto:x@localhost`: 403 BadJwtToken, web-push-libs/web-push issue 947) and decodes the
+# Topic as base64 (400 BadWebPushTopic when its length is 1 mod 4). The stand-in does both.
 _CONTACT_DOMAIN = re.compile(r"(?i)^(?:mailto:[^@]*@|https://)([^/:?#]*)")
 _PLACEHOLDER_TLDS = frozenset({"localhost", "invalid", "local", "test", "example"})
 _PATH = re.compile(r"^/push/([A-Za-z0-9_-]{1,64})$")
@@ -257,6 +257,8 @@ def _check_headers(request: Request) -> tuple[int, str | None, str | None]:
     topic = request.header("topic")
     if topic is not None and not _TOPIC.match(topic.strip()):
         raise _refusal(400, "Bad Request", "invalid Topic header")
+    if topic is not None and len(topic.strip()) % 4 == 1:
+        raise _apple_refusal(400, "BadWebPushTopic", "Topic is not base64 (length 1 mod 4)")
     return (
         int(ttl),
         urgency.strip() if urgency else None,

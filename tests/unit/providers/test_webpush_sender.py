@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from email.utils import formatdate
 
@@ -86,7 +87,7 @@ def test_webpush_sender_posts_to_the_endpoint_with_rfc8030_headers(send: Send) -
     assert (request.method, str(request.url)) == ("POST", ENDPOINT)
     assert request.headers["TTL"] == "3600"
     assert request.headers["Urgency"] == "normal"
-    assert request.headers["Topic"] == "chat-42"
+    assert request.headers["Topic"] == "Gt4cE03HtdpoUGEJ6U6jz632ggW6J1v8"  # topic_header("chat-42")
     assert request.headers["Content-Encoding"] == "aes128gcm"
     assert request.headers["Content-Type"] == "application/octet-stream"
 
@@ -152,18 +153,33 @@ def test_webpush_sender_sends_a_keyless_subscription_an_empty_body(
     assert request.headers["Authorization"].startswith("vapid t=")
 
 
-def test_webpush_sender_omits_a_topic_rfc8030_forbids(send: Send) -> None:
+@pytest.mark.parametrize("key", ["a", "abcde", "t" * 32, "chat room #42", "t" * 33])
+def test_webpush_sender_sends_a_32_character_base64url_topic_for_any_key(
+    send: Send, key: str
+) -> None:
     service = PushService()
 
-    send(service, topic="chat room #42")
+    send(service, topic=key)
 
-    assert "Topic" not in service.requests[0].headers
+    topic = service.requests[0].headers["Topic"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", topic)
+    assert len(base64.urlsafe_b64decode(topic)) == 24  # Apple decodes it: it must decode
 
 
-def test_webpush_sender_omits_a_topic_longer_than_32_characters(send: Send) -> None:
+def test_webpush_sender_gives_one_key_one_topic_and_two_keys_two(send: Send) -> None:
     service = PushService()
 
-    send(service, topic="t" * 33)
+    for key in ("chat-1", "chat-1", "chat-2"):
+        send(service, topic=key)
+
+    first, again, other = (request.headers["Topic"] for request in service.requests)
+    assert first == again != other
+
+
+def test_webpush_sender_omits_the_topic_without_a_collapse_key(send: Send) -> None:
+    service = PushService()
+
+    send(service, topic=None)
 
     assert "Topic" not in service.requests[0].headers
 

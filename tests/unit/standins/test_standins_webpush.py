@@ -316,6 +316,19 @@ def test_webpush_refuses_a_topic_outside_32_url_safe_base64_characters(
     assert reply.status_code == 400
 
 
+@pytest.mark.parametrize("topic", ["a", "abcde", "t" * 29])
+def test_webpush_refuses_a_topic_apple_cannot_decode_as_base64(
+    http: httpx.Client,
+    webpush: WebPushStandin,
+    subscription: dict[str, Any],
+    vapid_key: ec.EllipticCurvePrivateKey,
+    topic: str,
+) -> None:
+    reply = push(http, webpush, subscription, vapid_key, Topic=topic)
+
+    assert (reply.status_code, reply.json()) == (400, {"reason": "BadWebPushTopic"})
+
+
 def test_webpush_refuses_the_legacy_aesgcm_encoding(
     http: httpx.Client,
     webpush: WebPushStandin,

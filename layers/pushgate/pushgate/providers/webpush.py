@@ -65,8 +65,8 @@ class WebPushSender:
         """Encrypt `payload` for the subscription (or send an empty push when it has no keys)
         and POST it. Never raises for the push service's answer or the network.
 
-        `topic` is the notification's collapse key; it becomes the `Topic` header only when
-        RFC 8030 allows it as one.
+        `topic` is the notification's collapse key; the `Topic` header is a digest of it that
+        every push service accepts (`topic_header`).
         """
         try:
             audience = vapid_audience(endpoint)
