@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -123,6 +125,32 @@ def test_delivery_batch_of_500_different_messages_all_arrive(delivery):
     assert sorted(m.title for m in delivery.ntfy.messages(topic)) == sorted(
         f"n{i}" for i in range(500)
     )
+
+
+def _emf_values(log: Path, metric: str) -> list[float]:
+    """Every value of `metric` in the CloudWatch EMF documents a function printed."""
+    values: list[float] = []
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        if metric in document:
+            value = document[metric]
+            values += value if isinstance(value, list) else [value]
+    return values
+
+
+def test_delivery_send_function_publishes_notifications_accepted(delivery):
+    app_id = delivery.api.new_app()
+    log = delivery.api.stack.log_path("SendFunction")
+    before = len(_emf_values(log, "NotificationsAccepted"))
+
+    sent = delivery.send(
+        app_id, "/push/send/bulk", user_ids=["m1", "m2", "m3"], title="t", body="b"
+    )
+
+    assert sent.status_code == 202, sent.text
+    assert _emf_values(log, "NotificationsAccepted")[before:] == [3]
 
 
 def test_delivery_quota_refuses_whole_requests_atomically(delivery):

@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from pushgate.errors import PushgateError
-from pushgate.observability import logger, tracer
+from pushgate.observability import logger, metrics, tracer
 
 REQUEST_ID_HEADER = "x-request-id"
 BEARER = [{"bearerAuth": []}]
@@ -150,10 +150,12 @@ def create_resolver() -> APIGatewayHttpResolver:
 
 
 def create_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict]:
-    """The Lambda entry point for a resolver: logging context, tracing, request id header."""
+    """The Lambda entry point for a resolver: logging context, tracing, the metrics flushed
+    (as `pushgate.worker` does for the SQS functions), request id header."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
         if _has_non_json_body(event):
             # Powertools would parse a form body; pushgate speaks JSON only.
