@@ -33,6 +33,7 @@ from local.template import (
     read_http_routes,
     read_sqs_sources,
 )
+from local.xray import TraceSink
 
 __all__ = ["DEFAULT_TEMPLATE", "LocalStack"]
 
@@ -109,6 +110,7 @@ class LocalStack:
         self._http: LocalHttpServer | None = None
         self._http_thread: threading.Thread | None = None
         self._emulator: EmulatorServer | None = None
+        self._xray: TraceSink | None = None
         self._pools: dict[str, FunctionPool] = {}
         self._pollers: list[SqsPoller] = []
         self._sockets: list[socket.socket] = []
@@ -160,6 +162,7 @@ class LocalStack:
             self._emulator.start()
         finally:
             self.aws_url = self._emulator.url
+        self._xray = TraceSink(self._host).start()
         self._passthrough = {
             key: value
             for key, value in os.environ.items()
@@ -259,6 +262,9 @@ class LocalStack:
         if self._emulator is not None:
             self._emulator.stop()
             self._emulator = None
+        if self._xray is not None:
+            self._xray.stop()
+            self._xray = None
         sockets, self._sockets = self._sockets, []
         for sock in sockets:  # those a failed start left behind; closing twice is harmless
             sock.close()
@@ -280,7 +286,10 @@ class LocalStack:
                 **CREDENTIALS,
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
-                "POWERTOOLS_TRACE_DISABLED": "true",
+                # Traced as in Lambda (Tracer on, the same patching, every invocation
+                # sampled), so tests and benches pay the CPU that Lambda will; the segments go
+                # to the stack's stand-in daemon (`traces()`).
+                **self._xray_variables(),
                 "PUSHGATE_LOCAL": "1",
                 "PUSHGATE_ALLOW_PRIVATE_URLS": "1" if self._allow_private_urls else "0",
                 "PUSHGATE_TRUSTED_ISSUERS": self.issuer.trusted_issuers if self.issuer else "[]",
@@ -288,6 +297,17 @@ class LocalStack:
         )
         environment.update(self._env)
         return environment
+
+    def _xray_variables(self) -> dict[str, str]:
+        if self._xray is None:
+            return {}
+        host, _, port = self._xray.address.rpartition(":")
+        return {
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "AWS_XRAY_DAEMON_ADDRESS": self._xray.address,
+            "_AWS_XRAY_DAEMON_ADDRESS": host,
+            "_AWS_XRAY_DAEMON_PORT": port,
+        }
 
     def _worker_env(self, spec: FunctionSpec) -> dict[str, str]:
         """What a Lambda execution environment adds around the configuration."""
@@ -349,6 +369,10 @@ class LocalStack:
     def get_att(self, logical_id: str, attribute: str) -> Any:
         """`Fn::GetAtt` for a resource, e.g. `get_att("DeliveryQueue", "Arn")`."""
         return self._registry.get_att(logical_id, attribute)
+
+    def traces(self) -> list[dict[str, Any]]:
+        """The X-Ray segment documents the functions sent, oldest first (the latest 10,000)."""
+        return self._xray.documents() if self._xray is not None else []
 
     def log_path(self, function_id: str) -> Path:
         return self.log_dir / f"{function_id}.log"

@@ -153,6 +153,55 @@ def test_delivery_send_function_publishes_notifications_accepted(delivery):
     assert _emf_values(log, "NotificationsAccepted")[before:] == [3]
 
 
+def _job_traces(stack, app_id: str, timeout: float = 10) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs = [
+            document
+            for document in stack.traces()
+            if document.get("name") == "## delivery job"
+            and document.get("annotations", {}).get("app_id") == app_id
+        ]
+        if jobs or time.monotonic() > deadline:
+            return jobs
+        time.sleep(0.1)
+
+
+def test_delivery_traces_each_job_with_counts_and_never_an_endpoint(delivery):
+    app_id = delivery.api.new_app()
+    subscription = delivery.webpush.new_subscription()
+    topic = "traced" + uuid.uuid4().hex[:8]
+    delivery.register(app_id, "traced-user", "web", subscription)
+    delivery.register(app_id, "traced-user", "ntfy", {"url": f"{delivery.ntfy.url}/{topic}"})
+
+    nid = delivery.send(app_id, user_id="traced-user", title="t", body="b").json()[
+        "notification_id"
+    ]
+    delivery.wait_final(app_id, nid, devices=2)
+    jobs = _job_traces(delivery.api.stack, app_id)
+
+    assert [job["annotations"] for job in jobs] == [
+        {
+            "app_id": app_id,
+            "attempt": 0,
+            "redelivered": False,
+            "devices": 2,
+            "delivered": 2,
+            "failed": 0,
+            "invalid_token": 0,
+            "expired": 0,
+            "retrying": 0,
+        }
+    ]
+    assert jobs[0]["end_time"] > jobs[0]["start_time"]
+    sent = json.dumps(delivery.api.stack.traces())
+    endpoint_id = subscription["endpoint"].rsplit("/", 1)[1]
+    assert endpoint_id not in sent
+    assert topic not in sent
+    assert '"namespace": "remote"' not in sent  # no provider request is traced at all
+    assert '"namespace": "aws"' in sent  # while the AWS calls are
+
+
 def test_delivery_quota_refuses_whole_requests_atomically(delivery):
     api = delivery.api
     app_id = api.new_app(daily_quota=10)

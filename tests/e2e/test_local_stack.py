@@ -386,7 +386,9 @@ def test_worker_gets_the_template_environment_and_the_local_overrides(
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == stack.resources["EchoFunction"]
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
-    assert env["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert "POWERTOOLS_TRACE_DISABLED" not in env  # traced as in Lambda
+    assert env["AWS_XRAY_CONTEXT_MISSING"] == "LOG_ERROR"
+    assert env["AWS_XRAY_DAEMON_ADDRESS"].startswith("127.0.0.1:")
     assert env["PUSHGATE_LOCAL"] == "1"
     assert env["PUSHGATE_ALLOW_PRIVATE_URLS"] == "1"
     assert json.loads(env["PUSHGATE_TRUSTED_ISSUERS"]) == [
