@@ -227,3 +227,39 @@ def test_template_conditions_every_apps_write_outside_the_config_function(functi
 
     assert writes
     assert all(condition is not None for conditions in writes for condition in conditions)
+
+
+def test_template_throttles_each_unauthenticated_route() -> None:
+    stage = next(
+        resource["Properties"]
+        for resource in _expanded()["Resources"].values()
+        if resource["Type"] == "AWS::ApiGatewayV2::Stage"
+    )
+    limits = {
+        "ThrottlingBurstLimit": {"Ref": "PublicRouteBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "PublicRouteRateLimit"},
+    }
+
+    assert stage["RouteSettings"] == {
+        "GET /push/vapid-public-key/{app_id}": limits,
+        "POST /push/register": limits,
+        "POST /push/webhook": limits,
+        "POST /internal/push/events": limits,
+    }
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter", "condition"),
+    [
+        ("DeliverFunction", "DeliverReservedConcurrency", "ReservesDeliverConcurrency"),
+        ("ReceiptsFunction", "ReceiptsReservedConcurrency", "ReservesReceiptsConcurrency"),
+    ],
+)
+def test_template_reserves_worker_concurrency_only_when_asked(function, parameter, condition):
+    expanded = _expanded()
+    properties = expanded["Resources"][function]["Properties"]
+
+    assert properties["ReservedConcurrentExecutions"] == {
+        "Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]
+    }
+    assert expanded["Parameters"][parameter]["Default"] == 0
