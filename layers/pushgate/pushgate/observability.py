@@ -22,7 +22,7 @@ logger = Logger(service="pushgate")
 # provider request and webhook receipt would become a subsegment recording its URL (a Web Push
 # endpoint or an ntfy topic is a credential) and send X-Amzn-Trace-Id to push services and
 # tenants, and a 1,000-message fan-out would cost 1,000 subsegments of CPU. The deliver
-# function traces each job instead, with sanitised annotations (pushgate.delivery.handler).
+# function traces each job instead, with sanitised annotations (pushgate.delivery.tracing).
 PATCHED_MODULES = ("botocore",)
 tracer = Tracer(service="pushgate", patch_modules=PATCHED_MODULES)
 metrics = Metrics(namespace="Pushgate", service="pushgate")
