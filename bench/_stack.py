@@ -28,6 +28,7 @@ from bench._services import Service
 from local.cfn import REGION
 from local.environ import patched_environ
 from local.pollers import build_sqs_event
+from local.runtime import new_trace_header
 from local.stack import LocalStack
 from local.template import SqsEventSource
 
@@ -106,9 +107,13 @@ def lambda_env(function_id: str, extra: dict[str, str] | None = None) -> dict[st
 @contextlib.contextmanager
 def environment(env: dict[str, str]) -> Iterator[None]:
     """os.environ updated with `env` and pushgate's per-container caches emptied, then both
-    restored: each use is a fresh container (its modules already imported)."""
+    restored: each use is a fresh container (its modules already imported).
+
+    Between invocations the trace header is an unsampled one: botocore is patched for the
+    whole process once the Tracer is on, and the bench's own AWS calls are not worth a trace
+    (`traced_invocation` gives each invocation a sampled one, as the local stack does)."""
     _aws_calls.install()  # before any client exists, so every one of them is counted
-    with patched_environ(env):
+    with patched_environ({**env, "_X_AMZN_TRACE_ID": new_trace_header(sampled=False)}):
         reset_containers()
         try:
             yield
@@ -130,6 +135,20 @@ def reset_containers() -> None:
     runtime._runtimes.clear()
     service._apps.clear()
     outbound.client.cache_clear()
+
+
+@contextlib.contextmanager
+def traced_invocation() -> Iterator[None]:
+    """One invocation's trace header, new and sampled, as the Lambda runtime sets it."""
+    previous = os.environ.get("_X_AMZN_TRACE_ID")
+    os.environ["_X_AMZN_TRACE_ID"] = new_trace_header()
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        else:
+            os.environ["_X_AMZN_TRACE_ID"] = previous
 
 
 @dataclass
@@ -186,7 +205,9 @@ def captured_stdout() -> Iterator[CapturedOutput]:
 
 
 def load_handler(function: str) -> Any:
-    """`functions/<function>/app.py`'s `lambda_handler`, imported under a unique name."""
+    """`functions/<function>/app.py`'s `lambda_handler`, imported under a unique name. Load
+    it inside `environment(lambda_env(...))`: the first import of pushgate.observability
+    builds the Tracer, which traces and patches (as in Lambda) only with LAMBDA_TASK_ROOT set."""
     import importlib.util
 
     path = REPO / "functions" / function / "app.py"

@@ -151,8 +151,8 @@ def _send(bill: _Bill, app_id: str, users: list[str]) -> None:
         api_id="bench",
         request_id=str(uuid.uuid4()),
     )
-    handler = _stack.load_handler("send")
     with _stack.environment(_stack.lambda_env("SendFunction")):
+        handler = _stack.load_handler("send")
         response = bill.invoke("SendFunction", handler, event)
     if response.get("statusCode") != 202:
         raise RuntimeError(f"bulk send answered {response.get('statusCode')}: {response}")
@@ -164,9 +164,9 @@ def _drain(bill: _Bill, function_id: str, queue_id: str, batch_size: dict[str, i
     poller would; returns how many messages the invocations put on the receipt queue."""
     from pushgate.settings import get_settings
 
-    handler = _stack.load_handler(function_id.removesuffix("Function").lower())
     size = batch_size[function_id]
     with _stack.environment(_stack.lambda_env(function_id)):
+        handler = _stack.load_handler(function_id.removesuffix("Function").lower())
         settings = get_settings()
         queue_url = (
             settings.delivery_queue_url
@@ -214,7 +214,7 @@ class _Bill:
 
     def invoke(self, function_id: str, handler: Any, event: dict[str, Any]) -> Any:
         recorder = _aws_calls.record()
-        with _stack.captured_stdout() as output:
+        with _stack.captured_stdout() as output, _stack.traced_invocation():
             started = time.perf_counter()
             try:
                 result = handler(

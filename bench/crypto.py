@@ -35,7 +35,7 @@ from pushgate.crypto._base64 import b64url_encode
 
 PAYLOAD = os.urandom(1024)
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/dQw4w9WgXcQ:APA91bHxyzEXAMPLE"
-SUBJECT = "mailto:bench@example.com"
+SUBJECT = "mailto:bench@pushgate.dev"
 WARMUP = 300
 BATCH = 100
 ROUNDS = 51

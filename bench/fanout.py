@@ -50,7 +50,7 @@ PROVIDER_RUNS = 3
 SEQUENTIAL_SAMPLE = 25
 TARGET_SECONDS = 1.5
 TARGET_SPEEDUP = 30.0
-SUBJECT = "mailto:bench@example.com"
+SUBJECT = "mailto:bench@pushgate.dev"
 _REGISTRATION_THREADS = 4
 
 
@@ -78,9 +78,9 @@ def run() -> dict[str, float | str]:
         # Receipts are queued (an app with a webhook), so the invocation does all it can do.
         webpush_app = _stack.new_app(webhook_url="http://127.0.0.1:9/receipts")
         fcm_app = _stack.new_app(webhook_url="http://127.0.0.1:9/receipts")
-        handler = _stack.load_handler("deliver")
         _stack.progress("fanout: services up, apps created")
         with _stack.environment(env):
+            handler = _stack.load_handler("deliver")
             webpush_users = _register_users(
                 webpush_app, "web", lambda: webpush.call("new_subscription")
             )
@@ -235,7 +235,7 @@ def _fresh_loop() -> asyncio.AbstractEventLoop:
 
 def _invoke(handler: Any, event: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     context = _stack.LambdaContext(memory_limit_in_mb=1024)
-    with _stack.quiet_stdout():
+    with _stack.quiet_stdout(), _stack.traced_invocation():
         started = time.perf_counter()
         result = handler(event, context)
         elapsed = time.perf_counter() - started

@@ -139,6 +139,12 @@ def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
     context = LambdaContext(
         request["request_id"], request["deadline_ms"], request["invoked_function_arn"]
     )
+    # The Python runtime gives each invocation its trace header in the environment, where the
+    # X-Ray SDK reads it (a new header: a new trace).
+    if request.get("trace_id"):
+        os.environ["_X_AMZN_TRACE_ID"] = request["trace_id"]
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
     try:
         result = handler(request["event"], context)
     except Exception as exc:

@@ -26,7 +26,7 @@ from local.errors import (
 )
 from local.template import FunctionSpec
 
-__all__ = ["FunctionPool", "Worker"]
+__all__ = ["FunctionPool", "Worker", "new_trace_header"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,13 @@ INIT_TIMEOUT = 30.0
 # several workers at once on a couple of shared cores, and lazy first-use setup (clients,
 # keys) that takes a fraction of a second alone can take several.
 COLD_START_ALLOWANCE = 10.0
+
+
+def new_trace_header(*, sampled: bool = True) -> str:
+    """An X-Ray trace header for one invocation, as Lambda puts in `_X_AMZN_TRACE_ID`: a new
+    root and parent. Sampled by default: locally every invocation pays the tracing cost."""
+    root = f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+    return f"Root={root};Parent={os.urandom(8).hex()};Sampled={1 if sampled else 0}"
 
 
 class Worker:
@@ -90,6 +97,7 @@ class Worker:
                 "request_id": request_id,
                 "deadline_ms": int(deadline * 1000),
                 "invoked_function_arn": self.spec.arn,
+                "trace_id": new_trace_header(),
                 "event": event,
             }
         ).encode()

@@ -27,11 +27,13 @@ from local.runtime import FunctionPool
 from local.server import LocalApi, LocalHttpServer
 from local.template import (
     FunctionSpec,
+    parameters_from_environment,
     read_environment,
     read_functions,
     read_http_routes,
     read_sqs_sources,
 )
+from local.xray import TraceSink
 
 __all__ = ["DEFAULT_TEMPLATE", "LocalStack"]
 
@@ -39,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# The VapidSubject parameter has no default (deployers must name a real contact); locally it
+# is this, a value that passes pushgate's check and the Web Push stand-in's.
+LOCAL_VAPID_SUBJECT = "mailto:local-stack@pushgate.dev"
 # Variables the stack sets itself: the parent's values never leak into the functions.
 _OWNED = ("PUSHGATE_LOCAL", "PUSHGATE_ALLOW_PRIVATE_URLS", "PUSHGATE_TRUSTED_ISSUERS")
 # Process variables a worker inherits so the interpreter and its libraries work at all.
@@ -66,7 +71,9 @@ class LocalStack:
     call `start()` and `stop()`.
 
     `env` is added to every function's environment last (it wins); `parameters` override
-    template parameter defaults; `allow_private_urls` sets PUSHGATE_ALLOW_PRIVATE_URLS.
+    template parameter defaults and the values the parent's environment gives them (a
+    variable such as `PUSHGATE_WEBPUSH_ALLOWED_HOSTS: !Ref WebPushAllowedHosts` gives its
+    parameter); `allow_private_urls` sets PUSHGATE_ALLOW_PRIVATE_URLS.
     Function output goes to `log_dir/<LogicalId>.log` (default `.local/logs/` beside the
     template), or to this process's stderr when `verbose` (default: PUSHGATE_LOCAL_VERBOSE)."""
 
@@ -103,6 +110,7 @@ class LocalStack:
         self._http: LocalHttpServer | None = None
         self._http_thread: threading.Thread | None = None
         self._emulator: EmulatorServer | None = None
+        self._xray: TraceSink | None = None
         self._pools: dict[str, FunctionPool] = {}
         self._pollers: list[SqsPoller] = []
         self._sockets: list[socket.socket] = []
@@ -154,6 +162,7 @@ class LocalStack:
             self._emulator.start()
         finally:
             self.aws_url = self._emulator.url
+        self._xray = TraceSink(self._host).start()
         self._passthrough = {
             key: value
             for key, value in os.environ.items()
@@ -161,9 +170,17 @@ class LocalStack:
         }
 
         template = load_template(self.template_path)
-        parameters = dict(self._parameters)
-        if "TrustedIssuers" in (template.get("Parameters") or {}):
+        # A variable the template sets from a parameter is given through that parameter, so
+        # every variable it feeds agrees; explicit parameters win.
+        parameters = {
+            **parameters_from_environment(template, os.environ, excluded=_OWNED),
+            **self._parameters,
+        }
+        declared = template.get("Parameters") or {}
+        if "TrustedIssuers" in declared:
             parameters.setdefault("TrustedIssuers", self.issuers.trusted_issuers)
+        if "VapidSubject" in declared:
+            parameters.setdefault("VapidSubject", LOCAL_VAPID_SUBJECT)
         provisioner = Provisioner(
             template,
             client=self.client,
@@ -245,6 +262,9 @@ class LocalStack:
         if self._emulator is not None:
             self._emulator.stop()
             self._emulator = None
+        if self._xray is not None:
+            self._xray.stop()
+            self._xray = None
         sockets, self._sockets = self._sockets, []
         for sock in sockets:  # those a failed start left behind; closing twice is harmless
             sock.close()
@@ -253,9 +273,9 @@ class LocalStack:
 
     def environment(self, function_id: str | None = None) -> dict[str, str]:
         """The configuration a function sees, in increasing precedence: its template variables
-        (with no function, the Globals' ones); the parent's PUSHGATE_* variables the template
-        does not set (a template value changes through its parameter, never by accident from
-        the caller's environment); the local overrides; then `env`."""
+        (with no function, the Globals' ones; a variable set from a parameter follows the
+        parent's value of it, through that parameter); the parent's PUSHGATE_* variables the
+        template does not set; the local overrides; then `env`."""
         variables = self.functions[function_id].variables if function_id else self._global_variables
         environment = dict(variables)
         for key, value in self._passthrough.items():
@@ -266,7 +286,10 @@ class LocalStack:
                 **CREDENTIALS,
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
-                "POWERTOOLS_TRACE_DISABLED": "true",
+                # Traced as in Lambda (Tracer on, the same patching, every invocation
+                # sampled), so tests and benches pay the CPU that Lambda will; the segments go
+                # to the stack's stand-in daemon (`traces()`).
+                **self._xray_variables(),
                 "PUSHGATE_LOCAL": "1",
                 "PUSHGATE_ALLOW_PRIVATE_URLS": "1" if self._allow_private_urls else "0",
                 "PUSHGATE_TRUSTED_ISSUERS": self.issuers.trusted_issuers if self.issuers else "[]",
@@ -274,6 +297,17 @@ class LocalStack:
         )
         environment.update(self._env)
         return environment
+
+    def _xray_variables(self) -> dict[str, str]:
+        if self._xray is None:
+            return {}
+        host, _, port = self._xray.address.rpartition(":")
+        return {
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "AWS_XRAY_DAEMON_ADDRESS": self._xray.address,
+            "_AWS_XRAY_DAEMON_ADDRESS": host,
+            "_AWS_XRAY_DAEMON_PORT": port,
+        }
 
     def _worker_env(self, spec: FunctionSpec) -> dict[str, str]:
         """What a Lambda execution environment adds around the configuration."""
@@ -348,6 +382,10 @@ class LocalStack:
     def get_att(self, logical_id: str, attribute: str) -> Any:
         """`Fn::GetAtt` for a resource, e.g. `get_att("DeliveryQueue", "Arn")`."""
         return self._registry.get_att(logical_id, attribute)
+
+    def traces(self) -> list[dict[str, Any]]:
+        """The X-Ray segment documents the functions sent, oldest first (the latest 10,000)."""
+        return self._xray.documents() if self._xray is not None else []
 
     def log_path(self, function_id: str) -> Path:
         return self.log_dir / f"{function_id}.log"

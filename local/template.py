@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ __all__ = [
     "HttpRoute",
     "SqsEventSource",
     "active_resources",
+    "parameters_from_environment",
     "read_environment",
     "read_functions",
     "read_http_routes",
@@ -143,6 +144,25 @@ def _layer_dirs(
         # top (SAM's BuildMethod creates python/ at build time).
         dirs.append(layer_dir / "python" if (layer_dir / "python").is_dir() else layer_dir)
     return tuple(dirs)
+
+
+def parameters_from_environment(
+    template: Mapping[str, Any], environ: Mapping[str, str], *, excluded: Collection[str] = ()
+) -> dict[str, str]:
+    """Template parameters given through the variables they feed: for every function variable
+    set to a bare parameter (`VAR: !Ref Param`, Globals merged), `environ[VAR]` becomes the
+    parameter's value. Variables in `excluded` are skipped; the first variable found wins
+    when two feed one parameter."""
+    declared = template.get("Parameters") or {}
+    values: dict[str, str] = {}
+    for resource in _functions(template.get("Resources") or {}).values():
+        props = resource.get("Properties") or {}
+        variables = (props.get("Environment") or {}).get("Variables") or {}
+        for name, value in variables.items():
+            parameter = value.get("Ref") if isinstance(value, dict) and len(value) == 1 else None
+            if parameter in declared and name in environ and name not in excluded:
+                values.setdefault(parameter, environ[name])
+    return values
 
 
 def read_environment(props: Mapping[str, Any], resolver: Resolver) -> dict[str, str]:

@@ -70,7 +70,11 @@ def _send(app_id: str, key: str | None, request: BaseModel, operation: Callable[
     if key is None:
         return operation()
     return run_once(
-        app_id=app_id, key=key, body=request.model_dump(mode="json"), operation=operation
+        app_id=app_id,
+        key=key,
+        body=request.model_dump(mode="json"),
+        operation=operation,
+        lambda_context=app.lambda_context,
     )
 
 

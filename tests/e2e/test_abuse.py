@@ -70,7 +70,7 @@ class Target:
 
 
 def make_target(api: Api) -> Target:
-    app_id = api.new_app(daily_quota=1000, vapid_subject="mailto:abuse@example.com")
+    app_id = api.new_app(daily_quota=1000, vapid_subject="mailto:abuse@pushgate.dev")
     token = api.token("victim", aud=[app_id])
     registered = api.request(
         "POST",
@@ -348,6 +348,25 @@ def test_abuse_unsafe_push_addresses_are_refused(strict_target: Target, platform
     strict_target.assert_unchanged()
 
 
+def test_abuse_web_push_endpoint_that_is_not_a_url_is_refused(unchanged: Target):
+    api = unchanged.api
+    response = api.request(
+        "POST",
+        "/push/devices/register",
+        api.token("victim", aud=[unchanged.app_id]),
+        json={
+            "app_id": unchanged.app_id,
+            "platform": "web",
+            "push_token": {"endpoint": "https://[fcm.googleapis.com/fcm/send/x"},
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "unsafe_url",
+        "message": "push_token.endpoint is not a valid URL",
+    }
+
+
 # -- signed payloads (gateway clients) ------------------------------------------------------
 
 
@@ -463,6 +482,43 @@ def test_abuse_replayed_signed_payloads_are_refused(gateway: Gateway):
     assert_error_shape(replayed_event, 409, "replayed_nonce")
     assert before["device_count"] == gateway.instance_state()["device_count"]
     assert gateway.instance_state() == before_event
+
+
+OUT_OF_RANGE_TIMESTAMPS = {
+    "offset_past_year_9999": ("expiresAt", "9999-12-31T23:59:59-23:59", "not a valid date"),
+    "offset_before_year_1": ("issuedAt", "0001-01-01T00:00:00+23:59", "not a valid date"),
+    "400_digit_integer": ("expiresAt", int("9" * 400), "not a valid epoch time"),
+}
+
+
+@pytest.mark.parametrize("path", ["/push/register", "/push/webhook"])
+@pytest.mark.parametrize("case", sorted(OUT_OF_RANGE_TIMESTAMPS))
+def test_abuse_out_of_range_timestamps_are_refused_before_any_lookup(api: Api, path, case):
+    field, value, reason = OUT_OF_RANGE_TIMESTAMPS[case]
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "instance": "nobody.example",
+        "userId": "victim",
+        "issuedAt": now,
+        "expiresAt": now + 300,
+        "nonce": uuid.uuid4().hex,
+        field: value,
+    }
+    if path == "/push/register":
+        payload |= {"action": "register", "token": FCM_TOKEN, "platform": "android"}
+    else:
+        payload |= {"title": "t", "body": "b"}
+    response = api.request(
+        "POST",
+        path,
+        content=json.dumps(payload).encode(),
+        headers={"content-type": "application/json", "x-push-signature": "A" * 86},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "invalid_timestamp",
+        "message": f"{field} is {reason}",
+    }
 
 
 # -- malformed HTTP -------------------------------------------------------------------------
@@ -669,3 +725,32 @@ def test_abuse_malformed_requests_are_refused(api: Api, unchanged: Target, attac
     }[who]
     response = api.request(method, path, token, **arguments)
     assert_error_shape(response, *HTTP_EXPECTED.get(attack, (400, "invalid_request")))
+
+
+def _adversarial_json(prefix: str) -> bytes:
+    """1 MB: `prefix`, then an escaped quote over and over in a string that never closes (a
+    string-stripping regex retried at every quote took 38 s over 64 KB of it)."""
+    return (prefix + '"' + '\\"' * ((ONE_MB - len(prefix) - 1) // 2)).encode()
+
+
+@pytest.mark.parametrize("path", ["/push/webhook", "/push/register"])
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [
+        ("[" * 33, "body: is nested deeper than 32 levels"),
+        ("[]" + "[" * 32, "body: is not valid JSON"),
+    ],
+    ids=["deeper_than_32", "unterminated_string_at_depth_32"],
+)
+def test_abuse_adversarial_1mb_json_is_refused_before_authentication(
+    api: Api, unchanged: Target, path, prefix, message
+):
+    response = api.request(
+        "POST",
+        path,
+        content=_adversarial_json(prefix),
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 400, response.text[:300]
+    assert response.json() == {"error": {"code": "invalid_request", "message": message}}

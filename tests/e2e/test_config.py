@@ -80,7 +80,7 @@ def test_config_app_service_token_with_push_config_manages_its_own_app(api):
         own,
         json={
             "daily_quota": 42,
-            "vapid_subject": "mailto:ops@example.com",
+            "vapid_subject": "mailto:ops@pushgate.dev",
             "webhook_url": "http://127.0.0.1:9/hook",
         },
     )
@@ -88,7 +88,7 @@ def test_config_app_service_token_with_push_config_manages_its_own_app(api):
     body = response.json()
     assert (body["daily_quota"], body["vapid_subject"], body["webhook_url"]) == (
         42,
-        "mailto:ops@example.com",
+        "mailto:ops@pushgate.dev",
         "http://127.0.0.1:9/hook",
     )
 
@@ -124,6 +124,36 @@ def test_config_refuses_bad_fields_and_changes_nothing(api, body, fragment):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
     assert fragment in response.json()["error"]["message"]
+    assert api.config(app_id).json() == before
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "mailto:x@localhost",
+        "mailto:push-admin@pushgate.invalid",
+        "mailto:ops@printer.local",
+        "mailto:ops@ci.test",
+        "mailto:ops@example.com",
+        "https://example.org/contact",
+        "https://localhost:8443",
+    ],
+)
+def test_config_refuses_a_placeholder_vapid_subject_and_changes_nothing(api, subject):
+    app_id = api.new_app()
+    before = api.config(app_id).json()
+
+    response = api.request(
+        "PATCH", f"/push/config/{app_id}", api.admin, json={"vapid_subject": subject}
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "invalid_request",
+        "message": "vapid_subject: must be a mailto: address or an https: URL on a real domain "
+        "(not localhost, .invalid, .local, .test or example.*): Apple's push service refuses "
+        "placeholders",
+    }
     assert api.config(app_id).json() == before
 
 

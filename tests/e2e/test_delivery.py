@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from local.stack import LOCAL_VAPID_SUBJECT
+from pushgate.providers._rfc8030 import topic_header
 from tests.e2e.conftest import Delivery
 from tests.standins import always, fail_first
 
@@ -23,7 +27,7 @@ def delivery(delivery_stack: Delivery) -> Delivery:
 
 def test_delivery_single_send_reaches_every_platform_once(delivery):
     api = delivery.api
-    app_id = api.new_app(vapid_subject="mailto:ops@example.com")
+    app_id = api.new_app(vapid_subject="mailto:ops@pushgate.dev")
     user = "alice"
     tokens = {p: delivery.fcm_token() for p in ("android", "ios", "web")}
     for platform, token in tokens.items():
@@ -71,7 +75,7 @@ def test_delivery_single_send_reaches_every_platform_once(delivery):
     assert published[0].request["title"] == "Hello"
     assert published[0].request["priority"] == 5
     assert pushes[0].urgency == "high"
-    assert pushes[0].topic == "greet"
+    assert pushes[0].topic == topic_header("greet")
 
 
 def test_delivery_bulk_of_500_users_all_arrive_and_501_is_refused(delivery):
@@ -123,6 +127,81 @@ def test_delivery_batch_of_500_different_messages_all_arrive(delivery):
     )
 
 
+def _emf_values(log: Path, metric: str) -> list[float]:
+    """Every value of `metric` in the CloudWatch EMF documents a function printed."""
+    values: list[float] = []
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        if metric in document:
+            value = document[metric]
+            values += value if isinstance(value, list) else [value]
+    return values
+
+
+def test_delivery_send_function_publishes_notifications_accepted(delivery):
+    app_id = delivery.api.new_app()
+    log = delivery.api.stack.log_path("SendFunction")
+    before = len(_emf_values(log, "NotificationsAccepted"))
+
+    sent = delivery.send(
+        app_id, "/push/send/bulk", user_ids=["m1", "m2", "m3"], title="t", body="b"
+    )
+
+    assert sent.status_code == 202, sent.text
+    assert _emf_values(log, "NotificationsAccepted")[before:] == [3]
+
+
+def _job_traces(stack, app_id: str, timeout: float = 10) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs = [
+            document
+            for document in stack.traces()
+            if document.get("name") == "## delivery job"
+            and document.get("annotations", {}).get("app_id") == app_id
+        ]
+        if jobs or time.monotonic() > deadline:
+            return jobs
+        time.sleep(0.1)
+
+
+def test_delivery_traces_each_job_with_counts_and_never_an_endpoint(delivery):
+    app_id = delivery.api.new_app()
+    subscription = delivery.webpush.new_subscription()
+    topic = "traced" + uuid.uuid4().hex[:8]
+    delivery.register(app_id, "traced-user", "web", subscription)
+    delivery.register(app_id, "traced-user", "ntfy", {"url": f"{delivery.ntfy.url}/{topic}"})
+
+    nid = delivery.send(app_id, user_id="traced-user", title="t", body="b").json()[
+        "notification_id"
+    ]
+    delivery.wait_final(app_id, nid, devices=2)
+    jobs = _job_traces(delivery.api.stack, app_id)
+
+    assert [job["annotations"] for job in jobs] == [
+        {
+            "app_id": app_id,
+            "attempt": 0,
+            "redelivered": False,
+            "devices": 2,
+            "delivered": 2,
+            "failed": 0,
+            "invalid_token": 0,
+            "expired": 0,
+            "retrying": 0,
+        }
+    ]
+    assert jobs[0]["end_time"] > jobs[0]["start_time"]
+    sent = json.dumps(delivery.api.stack.traces())
+    endpoint_id = subscription["endpoint"].rsplit("/", 1)[1]
+    assert endpoint_id not in sent
+    assert topic not in sent
+    assert '"namespace": "remote"' not in sent  # no provider request is traced at all
+    assert '"namespace": "aws"' in sent  # while the AWS calls are
+
+
 def test_delivery_quota_refuses_whole_requests_atomically(delivery):
     api = delivery.api
     app_id = api.new_app(daily_quota=10)
@@ -170,6 +249,51 @@ def test_delivery_410_removes_the_device(delivery):
     }
     assert api.config(app_id).json()["device_count"] == 0
     assert api.request("GET", f"/push/devices/{app_id}", api.admin).json()["devices"] == []
+
+
+def test_delivery_web_push_signs_with_the_deployment_subject_and_an_apple_safe_topic(delivery):
+    app_id = delivery.api.new_app()  # no vapid_subject of its own
+    subscription = delivery.webpush.new_subscription()
+    delivery.register(app_id, "safari-user", "web", subscription)
+
+    nid = delivery.send(
+        app_id, user_id="safari-user", title="t", body="b", collapse_key="abcde"
+    ).json()["notification_id"]
+    status = delivery.wait_final(app_id, nid, devices=1)
+
+    # The stand-in refuses what Apple refuses: a placeholder sub (403 BadJwtToken) and a
+    # Topic of 1 mod 4 characters (400 BadWebPushTopic).
+    assert (status["deliveries"][0]["status"], status["deliveries"][0]["error"]) == (
+        "delivered",
+        None,
+    )
+    (push,) = delivery.webpush.messages(subscription)
+    assert push.claims.subject == LOCAL_VAPID_SUBJECT
+    assert push.topic == topic_header("abcde")
+    assert len(push.topic) == 32
+
+
+def test_delivery_refused_vapid_token_fails_once_and_keeps_the_device(delivery):
+    api = delivery.api
+    app_id = api.new_app()
+    refusing = delivery.webpush.new_subscription(behaviour=always(403))
+    device_id = delivery.register(app_id, "refused-user", "web", refusing)
+
+    nid = delivery.send(app_id, user_id="refused-user", title="t", body="b").json()[
+        "notification_id"
+    ]
+    status = delivery.wait_final(app_id, nid, devices=1)
+
+    assert status["deliveries"][0] | {"updated_at": None} == {
+        "device_id": device_id,
+        "platform": "web",
+        "status": "failed",
+        "error": "webpush:vapid_rejected:BadJwtToken",
+        "attempts": 1,
+        "updated_at": None,
+    }
+    assert delivery.webpush.attempts(refusing) == 1
+    assert api.config(app_id).json()["device_count"] == 1
 
 
 def test_delivery_429_with_retry_after_is_retried_after_the_wait(delivery):

@@ -215,6 +215,19 @@ def test_devices_accept_allow_listed_push_service_under_production_rules(strict_
     assert register(strict_api, app_id, "gina", "web", token).status_code == 201
 
 
+def test_devices_local_stack_keeps_the_web_push_allow_list_for_public_hosts(api):
+    app_id = api.new_app()
+    public = register(api, app_id, "gina", "web", subscription(host="https://evil.example/push/"))
+    loopback = register(api, app_id, "gina", "web", subscription(host="http://127.0.0.1:9/push/"))
+
+    assert public.status_code == 400, public.text
+    assert public.json()["error"] == {
+        "code": "unsafe_url",
+        "message": "push_token.endpoint is not on a known push service",
+    }
+    assert loopback.status_code == 201, loopback.text
+
+
 def test_devices_user_cannot_see_or_delete_another_users_device(api):
     app_id = api.new_app()
     device_id = register(api, app_id, "hank", "android", fcm_token()).json()["device_id"]

@@ -169,6 +169,36 @@ def test_stack_creates_a_table_added_to_a_template_copy(tmp_path: Path) -> None:
     assert _key_schema(description["KeySchema"]) == [("pk", "HASH")]
 
 
+def test_stack_takes_template_parameters_from_the_variables_they_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUSHGATE_WEBPUSH_ALLOWED_HOSTS", "push.example.org")
+    monkeypatch.setenv("PUSHGATE_DEFAULT_DAILY_QUOTA", "77")
+    monkeypatch.setenv("PUSHGATE_ALLOW_PRIVATE_URLS", "0")  # the stack's own: ignored
+    with LocalStack(
+        log_dir=tmp_path / "logs", parameters={"DefaultDailyQuota": "55"}, stack_name="params"
+    ) as stack:
+        env = stack.environment("RegisterFunction")
+        api = httpx.Client(base_url=stack.api_url, timeout=60)
+        admin = {"authorization": f"Bearer {stack.mint_token('ops', scope='push:admin')}"}
+        assert api.patch("/push/config/demo", headers=admin, json={"enabled": True}).is_success
+        user = {"authorization": f"Bearer {stack.mint_token('u', aud=['demo'])}"}
+
+        def register(endpoint: str) -> httpx.Response:
+            body = {"app_id": "demo", "platform": "web", "push_token": {"endpoint": endpoint}}
+            return api.post("/push/devices/register", headers=user, json=body)
+
+        listed = register("https://eu.push.example.org/x")
+        default_host = register("https://fcm.googleapis.com/fcm/send/x")
+
+    assert env["PUSHGATE_WEBPUSH_ALLOWED_HOSTS"] == "push.example.org"
+    assert env["PUSHGATE_DEFAULT_DAILY_QUOTA"] == "55"  # an explicit parameter wins
+    assert env["PUSHGATE_ALLOW_PRIVATE_URLS"] == "1"
+    assert listed.status_code == 201, listed.text
+    assert default_host.status_code == 400, default_host.text
+    assert default_host.json()["error"]["code"] == "unsafe_url"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -344,18 +374,21 @@ def test_worker_gets_the_template_environment_and_the_local_overrides(
 ) -> None:
     env = _echo(http, "/items/1")["env"]
     assert env["SHARED"] == "from-function"  # the function's variable beats Globals'
-    assert env["GREETING"] == "hello"  # a parameter default
+    # The caller's PUSHGATE_GREETING gives the Greeting parameter that sets it, so every
+    # variable fed by that parameter agrees.
+    assert env["GREETING"] == env["PUSHGATE_GREETING"] == "parent"
     assert env["ITEMS_TABLE_NAME"] == stack.resources["ItemsTable"]
     assert env["WORK_QUEUE_ARN"] == stack.get_att("WorkQueue", "Arn")
-    assert env["STACK_LABEL"] == "local-stack-tests/us-east-1/hello"
+    assert env["STACK_LABEL"] == "local-stack-tests/us-east-1/parent"
     assert env["EXTRA_SETTING"] == "from-env"
     assert env["PUSHGATE_FROM_PARENT"] == "parent"  # passed through from the caller
-    assert env["PUSHGATE_GREETING"] == "hello"  # but the template's own value stands
     assert env["AWS_ENDPOINT_URL"] == stack.aws_url
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == stack.resources["EchoFunction"]
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
-    assert env["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert "POWERTOOLS_TRACE_DISABLED" not in env  # traced as in Lambda
+    assert env["AWS_XRAY_CONTEXT_MISSING"] == "LOG_ERROR"
+    assert env["AWS_XRAY_DAEMON_ADDRESS"].startswith("127.0.0.1:")
     assert env["PUSHGATE_LOCAL"] == "1"
     assert env["PUSHGATE_ALLOW_PRIVATE_URLS"] == "1"
     assert json.loads(env["PUSHGATE_TRUSTED_ISSUERS"]) == [

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.standins.fcm import FCM_SCOPE, JWT_BEARER_GRANT
 
-DEFAULT_SUBJECT = "mailto:ops@example.com"
+DEFAULT_SUBJECT = "mailto:ops@pushgate.dev"
 
 
 def google_assertion(

@@ -36,9 +36,14 @@ _TTL = re.compile(r"^\d+$")
 MAX_BODY_LENGTH = 4096
 # RFC 8292 §2.1: the contact is a mailto: or https: URI.
 _SUBJECT = re.compile(r"(?i)^(mailto:|https:)\S+$")
+# Apple's push service (web.push.apple.com) also refuses a contact on a placeholder domain
+# (`mailto:x@localhost`: 403 BadJwtToken, web-push-libs/web-push issue 947) and decodes the
+# Topic as base64 (400 BadWebPushTopic when its length is 1 mod 4). The stand-in does both.
+_CONTACT_DOMAIN = re.compile(r"(?i)^(?:mailto:[^@]*@|https://)([^/:?#]*)")
+_PLACEHOLDER_TLDS = frozenset({"localhost", "invalid", "local", "test", "example"})
 _PATH = re.compile(r"^/push/([A-Za-z0-9_-]{1,64})$")
-# Statuses a script may ask for: what real push services answer.
-OUTCOMES = frozenset({OK, RESET, 400, 404, 410, 413, 429, 500, 502, 503})
+# Statuses a script may ask for: what real push services answer (403 as Apple words it).
+OUTCOMES = frozenset({OK, RESET, 400, 403, 404, 410, 413, 429, 500, 502, 503})
 DEFAULT_RETRY_AFTER = 1
 _P256 = ec.SECP256R1()
 
@@ -194,6 +199,8 @@ class WebPushStandin(StandinServer[PushMessage]):
         if status == 429 and retry_after is None:
             retry_after = DEFAULT_RETRY_AFTER
         extra = (("retry-after", str(retry_after)),) if retry_after is not None else ()
+        if status == 403:
+            return Response.json(403, {"reason": "BadJwtToken"}, extra)
         return _error_response(status, "scripted", "scripted failure", extra)
 
     def _check_vapid(self, request: Request, subscription: _Subscription) -> VapidClaims:
@@ -210,6 +217,8 @@ class WebPushStandin(StandinServer[PushMessage]):
                 raise _refusal(401, "Unauthorized", str(error)) from None
             if not _SUBJECT.match(claims.subject):
                 raise _refusal(401, "Unauthorized", "VAPID sub is not mailto:/https:")
+            if _placeholder_contact(claims.subject):
+                raise _apple_refusal(403, "BadJwtToken", "VAPID sub is a placeholder contact")
             with self._state:
                 if len(self._verified) > 10_000:
                     self._verified.clear()
@@ -248,6 +257,8 @@ def _check_headers(request: Request) -> tuple[int, str | None, str | None]:
     topic = request.header("topic")
     if topic is not None and not _TOPIC.match(topic.strip()):
         raise _refusal(400, "Bad Request", "invalid Topic header")
+    if topic is not None and len(topic.strip()) % 4 == 1:
+        raise _apple_refusal(400, "BadWebPushTopic", "Topic is not base64 (length 1 mod 4)")
     return (
         int(ttl),
         urgency.strip() if urgency else None,
@@ -257,6 +268,23 @@ def _check_headers(request: Request) -> tuple[int, str | None, str | None]:
 
 def _refusal(status: int, error: str, message: str) -> Refusal:
     return Refusal(_error_response(status, error, message), message)
+
+
+def _apple_refusal(status: int, reason: str, message: str) -> Refusal:
+    """A refusal worded the way web.push.apple.com words it: `{"reason": ...}` only."""
+    return Refusal(Response.json(status, {"reason": reason}), message)
+
+
+def _placeholder_contact(subject: str) -> bool:
+    """Whether the contact's domain is localhost, a reserved name or example.<anything>."""
+    match = _CONTACT_DOMAIN.match(subject)
+    labels = (match.group(1) if match else "").lower().rstrip(".").split(".")
+    return (
+        len(labels) < 2
+        or labels[-1] in _PLACEHOLDER_TLDS
+        or labels[-2] == "example"
+        or labels[-1].isdigit()
+    )
 
 
 def subscription_id(subscription: str | Mapping[str, Any]) -> str:

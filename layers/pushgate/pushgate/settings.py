@@ -7,6 +7,7 @@ from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -15,6 +16,8 @@ from pydantic import (
     Json,
     model_validator,
 )
+
+from pushgate.vapid_subject import check_vapid_subject
 
 Role = Literal["user", "service", "admin"]
 # What an issuer is trusted for when its entry names no roles: never admin unless named.
@@ -124,8 +127,9 @@ class Settings(BaseModel):
     # Extra CA certificates (a PEM file) that delivery trusts besides the public roots, for
     # providers behind a private CA or TLS stand-ins in tests and benchmarks.
     ca_bundle: str = Field("", alias="PUSHGATE_CA_BUNDLE")
-    default_vapid_subject: str = Field(
-        "mailto:push-admin@pushgate.invalid", alias="PUSHGATE_VAPID_SUBJECT"
+    # VAPID `sub` for apps that set none: the VapidSubject parameter (required, no default).
+    default_vapid_subject: Annotated[str, AfterValidator(check_vapid_subject)] | None = Field(
+        None, alias="PUSHGATE_VAPID_SUBJECT"
     )
     delivery_concurrency: int = Field(256, ge=1, le=2048, alias="PUSHGATE_DELIVERY_CONCURRENCY")
     retry_base_seconds: float = Field(5.0, gt=0, le=300, alias="PUSHGATE_RETRY_BASE_SECONDS")

@@ -137,6 +137,14 @@ def test_parse_push_token_refuses_web_push_endpoints_off_the_allow_list(endpoint
     assert caught.value.code == "unsafe_url"
 
 
+def test_parse_push_token_refuses_an_endpoint_that_is_not_a_url():
+    for settings in (PRODUCTION, LOCAL):
+        with pytest.raises(BadRequestError) as caught:
+            _parse("web", {"endpoint": "https://[fcm.googleapis.com/fcm/send/x"}, settings)
+        assert (caught.value.status, caught.value.code) == (400, "unsafe_url")
+        assert caught.value.message == "push_token.endpoint is not a valid URL"
+
+
 @pytest.mark.parametrize(
     "url",
     ["https://127.0.0.1/t", "https://10.1.1.1/t", "http://ntfy.sh/t", "https://ntfy.internal/t"],
@@ -150,6 +158,48 @@ def test_parse_push_token_refuses_ntfy_servers_on_private_addresses(url):
 def test_parse_push_token_allows_loopback_services_in_local_mode():
     address = _parse("web", {"endpoint": "http://127.0.0.1:9000/push/abc", "keys": _keys()}, LOCAL)
     assert address.endpoint == "http://127.0.0.1:9000/push/abc"
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://evil.example/x",  # does not resolve
+        "https://push.public.example/x",  # resolves to a public address
+        "http://push.public.example/x",
+        "https://8.8.8.8/push/x",
+        "https://fcm.googleapis.com.evil.example/x",
+    ],
+)
+def test_parse_push_token_keeps_the_allow_list_for_public_hosts_in_local_mode(endpoint):
+    def resolver(host: str, port: int) -> list[str]:
+        if host == "push.public.example":
+            return ["93.184.216.34"]
+        raise OSError("no such host")
+
+    with pytest.raises(BadRequestError) as caught:
+        parse_push_token("web", {"endpoint": endpoint}, LOCAL, resolver=resolver)
+    assert (caught.value.code, caught.value.message) == (
+        "unsafe_url",
+        "push_token.endpoint is not on a known push service",
+    )
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:9000/push/abc",
+        "http://[::1]:9000/push/abc",
+        "https://10.0.0.5/push/abc",
+        "http://standin.internal:8080/push/abc",  # resolves to a private address
+        "https://fcm.googleapis.com/fcm/send/abc",
+    ],
+)
+def test_parse_push_token_admits_private_push_services_in_local_mode(endpoint):
+    def resolver(host: str, port: int) -> list[str]:
+        return {"standin.internal": ["10.1.2.3", "fd00::5"]}[host]
+
+    address = parse_push_token("web", {"endpoint": endpoint}, LOCAL, resolver=resolver)
+    assert address == WebPushAddress(endpoint)
 
 
 def test_parse_push_token_honours_a_configured_allow_list():

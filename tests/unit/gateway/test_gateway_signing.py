@@ -126,6 +126,30 @@ def test_parse_timestamp_refuses_other_forms(value):
     assert "expiresAt" in refused.value.message
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("9999-12-31T23:59:59-23:59", "expiresAt is not a valid date"),  # past 9999 in UTC
+        ("0001-01-01T00:00:00+23:59", "expiresAt is not a valid date"),  # before year 1
+        (int("9" * 400), "expiresAt is not a valid epoch time"),  # too large for a float
+        (-(10**400), "expiresAt is not a valid epoch time"),
+        (253_402_300_800_000, "expiresAt is not a valid epoch time"),  # 10000-01-01 in ms
+    ],
+    ids=[
+        "offset-past-9999",
+        "offset-before-year-1",
+        "400-digits",
+        "minus-400-digits",
+        "year-10000-ms",
+    ],
+)
+def test_parse_timestamp_refuses_values_out_of_range_without_overflowing(value, message):
+    with pytest.raises(BadRequestError) as refused:
+        parse_timestamp(value, "expiresAt")
+    assert (refused.value.status, refused.value.code) == (400, "invalid_timestamp")
+    assert refused.value.message == message
+
+
 # ---------------------------------------------------------------- validity window
 
 

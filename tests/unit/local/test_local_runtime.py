@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 import time
 from collections.abc import Iterator
@@ -179,3 +180,12 @@ def test_worker_output_goes_to_the_function_log(pool: FunctionPool, tmp_path: Pa
     assert "to stdout" in log
     assert "to stderr" in log
     assert "START RequestId:" in log
+
+
+def test_pool_gives_each_invocation_a_new_sampled_trace_header(pool: FunctionPool) -> None:
+    first, second = (pool.invoke({})["env"]["_X_AMZN_TRACE_ID"] for _ in range(2))
+
+    pattern = r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1"
+    assert re.fullmatch(pattern, first)
+    assert re.fullmatch(pattern, second)
+    assert first.split(";")[0] != second.split(";")[0]

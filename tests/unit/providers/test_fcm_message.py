@@ -74,14 +74,16 @@ def test_build_fcm_message_uses_the_collapse_key_everywhere_it_fits() -> None:
 
     assert message["android"]["collapse_key"] == "chat-42"
     assert message["apns"]["headers"]["apns-collapse-id"] == "chat-42"
-    assert message["webpush"]["headers"]["Topic"] == "chat-42"
+    # The Web Push Topic is a 32-character digest of the key, which Apple's service accepts.
+    assert message["webpush"]["headers"]["Topic"] == "Gt4cE03HtdpoUGEJ6U6jz632ggW6J1v8"
 
 
-def test_build_fcm_message_omits_a_topic_that_rfc8030_forbids() -> None:
-    message = _message(collapse_key="chat room #42")
+def test_build_fcm_message_sends_a_topic_apple_can_decode_for_any_collapse_key() -> None:
+    message = _message(collapse_key="abcde")  # 5 characters: 1 mod 4, BadWebPushTopic
 
-    assert message["android"]["collapse_key"] == "chat room #42"
-    assert "Topic" not in message["webpush"]["headers"]
+    assert message["android"]["collapse_key"] == "abcde"
+    assert message["apns"]["headers"]["apns-collapse-id"] == "abcde"
+    assert len(message["webpush"]["headers"]["Topic"]) == 32
 
 
 def test_build_fcm_message_omits_an_apns_collapse_id_over_64_bytes() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from email.utils import formatdate
 
@@ -17,7 +18,7 @@ from tests.unit.providers.support import Clock, UserAgent, run
 
 ENDPOINT = "https://push.test:8443/wpush/v2/gAAAAABsecret-subscription-id"
 AUDIENCE = "https://push.test:8443"
-SUBJECT = "mailto:ops@pushgate.test"
+SUBJECT = "mailto:ops@pushgate.dev"
 Send = Callable[..., Outcome]
 PAYLOAD = json.dumps({"notification_id": "ntf_1", "title": "Hi", "body": "There"}).encode()
 
@@ -86,7 +87,7 @@ def test_webpush_sender_posts_to_the_endpoint_with_rfc8030_headers(send: Send) -
     assert (request.method, str(request.url)) == ("POST", ENDPOINT)
     assert request.headers["TTL"] == "3600"
     assert request.headers["Urgency"] == "normal"
-    assert request.headers["Topic"] == "chat-42"
+    assert request.headers["Topic"] == "Gt4cE03HtdpoUGEJ6U6jz632ggW6J1v8"  # topic_header("chat-42")
     assert request.headers["Content-Encoding"] == "aes128gcm"
     assert request.headers["Content-Type"] == "application/octet-stream"
 
@@ -152,18 +153,33 @@ def test_webpush_sender_sends_a_keyless_subscription_an_empty_body(
     assert request.headers["Authorization"].startswith("vapid t=")
 
 
-def test_webpush_sender_omits_a_topic_rfc8030_forbids(send: Send) -> None:
+@pytest.mark.parametrize("key", ["a", "abcde", "t" * 32, "chat room #42", "t" * 33])
+def test_webpush_sender_sends_a_32_character_base64url_topic_for_any_key(
+    send: Send, key: str
+) -> None:
     service = PushService()
 
-    send(service, topic="chat room #42")
+    send(service, topic=key)
 
-    assert "Topic" not in service.requests[0].headers
+    topic = service.requests[0].headers["Topic"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", topic)
+    assert len(base64.urlsafe_b64decode(topic)) == 24  # Apple decodes it: it must decode
 
 
-def test_webpush_sender_omits_a_topic_longer_than_32_characters(send: Send) -> None:
+def test_webpush_sender_gives_one_key_one_topic_and_two_keys_two(send: Send) -> None:
     service = PushService()
 
-    send(service, topic="t" * 33)
+    for key in ("chat-1", "chat-1", "chat-2"):
+        send(service, topic=key)
+
+    first, again, other = (request.headers["Topic"] for request in service.requests)
+    assert first == again != other
+
+
+def test_webpush_sender_omits_the_topic_without_a_collapse_key(send: Send) -> None:
+    service = PushService()
+
+    send(service, topic=None)
 
     assert "Topic" not in service.requests[0].headers
 
@@ -210,11 +226,53 @@ def test_webpush_sender_reports_500_as_retry(send: Send) -> None:
     assert send(PushService(httpx.Response(500))) == Outcome("retry", "webpush:500", None, 500)
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 405, 409])
+@pytest.mark.parametrize("status", [400, 405, 409])
 def test_webpush_sender_reports_another_4xx_as_failed(send: Send, status: int) -> None:
     outcome = send(PushService(httpx.Response(status)))
 
     assert outcome == Outcome("failed", f"webpush:{status}", None, status)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (403, b'{"reason":"BadJwtToken"}', "webpush:vapid_rejected:BadJwtToken"),
+        (401, b'{"reason": "ExpiredJwtToken"}', "webpush:vapid_rejected:ExpiredJwtToken"),
+        (403, b"", "webpush:vapid_rejected"),
+        (401, b'{"code": 401, "errno": 109, "error": "Unauthorized"}', "webpush:vapid_rejected"),
+        (403, b"the key in the authorization header does not match", "webpush:vapid_rejected"),
+        (403, b'{"reason": "Bad token: see https://x.test/?t=secret"}', "webpush:vapid_rejected"),
+        (403, b'{"reason": "' + b"A" * 65 + b'"}', "webpush:vapid_rejected"),
+        (403, b'{"reason": ["BadJwtToken"]}', "webpush:vapid_rejected"),
+        (403, b'["BadJwtToken"]', "webpush:vapid_rejected"),
+    ],
+    ids=[
+        "apple-bad-jwt",
+        "apple-401",
+        "empty",
+        "mozilla-errno",
+        "text",
+        "reason-not-a-word",
+        "reason-too-long",
+        "reason-not-a-string",
+        "not-an-object",
+    ],
+)
+def test_webpush_sender_reports_a_refused_vapid_token_as_a_failed_misconfiguration(
+    send: Send, status: int, body: bytes, error: str
+) -> None:
+    outcome = send(PushService(httpx.Response(status, content=body)))
+
+    assert outcome == Outcome("failed", error, None, status)
+
+
+def test_webpush_sender_reports_a_missing_vapid_subject_as_failed(send: Send) -> None:
+    service = PushService()
+
+    outcome = send(service, vapid_subject=None)
+
+    assert outcome == Outcome("failed", "webpush:no_vapid_subject", None, None)
+    assert service.requests == []
 
 
 def test_webpush_sender_does_not_follow_a_redirect(send: Send) -> None:

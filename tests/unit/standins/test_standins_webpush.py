@@ -83,7 +83,7 @@ def test_webpush_delivers_and_decrypts_an_encrypted_push(
     assert record.json() == PAYLOAD
     assert (record.ttl, record.urgency, record.topic) == (3600, "high", "chat-1")
     assert record.claims.audience == webpush.origin
-    assert record.claims.subject == "mailto:ops@example.com"
+    assert record.claims.subject == "mailto:ops@pushgate.dev"
     assert webpush.deliveries() == {("ntf_1", record.subscription_id): 1}
 
 
@@ -210,6 +210,31 @@ def test_webpush_refuses_a_subject_that_is_not_mailto_or_https(
     assert "sub" in webpush.rejections()[0].reason
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "mailto:x@localhost",
+        "mailto:push-admin@pushgate.invalid",
+        "mailto:ops@example.com",
+        "https://localhost:8080",
+        "https://shop.test/contact",
+    ],
+)
+def test_webpush_refuses_a_placeholder_subject_as_apple_does(
+    http: httpx.Client,
+    webpush: WebPushStandin,
+    subscription: dict[str, Any],
+    vapid_key: ec.EllipticCurvePrivateKey,
+    subject: str,
+) -> None:
+    authorization = vapid_authorization(vapid_key, webpush.origin, subject=subject)
+
+    reply = push(http, webpush, subscription, vapid_key, authorization=authorization)
+
+    assert (reply.status_code, reply.json()) == (403, {"reason": "BadJwtToken"})
+    assert webpush.delivered() == ()
+
+
 def test_webpush_refuses_a_key_other_than_the_subscriptions_application_server_key(
     http: httpx.Client, webpush: WebPushStandin, vapid_key: ec.EllipticCurvePrivateKey
 ) -> None:
@@ -289,6 +314,19 @@ def test_webpush_refuses_a_topic_outside_32_url_safe_base64_characters(
     reply = push(http, webpush, subscription, vapid_key, Topic=topic)
 
     assert reply.status_code == 400
+
+
+@pytest.mark.parametrize("topic", ["a", "abcde", "t" * 29])
+def test_webpush_refuses_a_topic_apple_cannot_decode_as_base64(
+    http: httpx.Client,
+    webpush: WebPushStandin,
+    subscription: dict[str, Any],
+    vapid_key: ec.EllipticCurvePrivateKey,
+    topic: str,
+) -> None:
+    reply = push(http, webpush, subscription, vapid_key, Topic=topic)
+
+    assert (reply.status_code, reply.json()) == (400, {"reason": "BadWebPushTopic"})
 
 
 def test_webpush_refuses_the_legacy_aesgcm_encoding(
@@ -371,7 +409,7 @@ def test_webpush_answers_410_once_unsubscribed(
 # -- scripted outcomes ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [404, 410, 413, 500])
+@pytest.mark.parametrize("status", [403, 404, 410, 413, 500])
 def test_webpush_script_answers_the_scripted_status(
     http: httpx.Client, webpush: WebPushStandin, vapid_key: ec.EllipticCurvePrivateKey, status: int
 ) -> None:

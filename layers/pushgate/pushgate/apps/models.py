@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from pushgate.vapid_subject import MAX_SUBJECT_LENGTH, check_vapid_subject
 
 APP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 MAX_DAILY_QUOTA = 100_000_000
@@ -40,16 +41,7 @@ def not_instance_tenant(app_id: str) -> str:
 
 
 def _check_vapid_subject(value: str | None) -> str | None:
-    if value is None:
-        return value
-    if value.startswith("mailto:"):
-        if "@" not in value[len("mailto:") :] or any(c.isspace() for c in value):
-            raise ValueError("a mailto: subject needs an address")
-        return value
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValueError("must be a mailto: or https: URI")
-    return value
+    return value if value is None else check_vapid_subject(value)
 
 
 IssuerName = Annotated[str, Field(min_length=1, max_length=512)]
@@ -99,7 +91,10 @@ class AppConfigPatchRequest(BaseModel):
         "the app was created with)",
     )
     vapid_subject: Annotated[str | None, AfterValidator(_check_vapid_subject)] = Field(
-        None, max_length=256, description="VAPID `sub`: a mailto: or https: URI"
+        None,
+        max_length=MAX_SUBJECT_LENGTH,
+        description="VAPID `sub`: a mailto: address or https: URL on a real domain (no "
+        "placeholders such as localhost or example.com: Apple's push service refuses them)",
     )
     fcm_service_account: dict[str, Any] | None = Field(
         None,

@@ -61,7 +61,7 @@ class AppKeys:
     user_issuer: str | None  # whose users the job's user_id names
     wants_receipts: bool  # a webhook is configured and active
     vapid_key: VapidKey | None
-    vapid_subject: str
+    vapid_subject: str | None  # None: neither the app nor the deployment names one
     fcm_account: ServiceAccount | None
     loaded_at: float
 
@@ -114,8 +114,9 @@ class DeviceResult:
 
 async def deliver(
     job: DeliveryJob, *, redelivered: bool = False, record_id: str | None = None
-) -> None:
-    """Deliver one job to a final outcome per device (or re-queue what must wait).
+) -> list[DeviceResult]:
+    """Deliver one job to a final outcome per device (or re-queue what must wait); returns
+    the result of each device tried now (none when every device was already final).
 
     A redelivered job (SQS gave it out again after a failure) skips devices that already
     reached a final outcome and re-emits their receipts, since the failure may have come
@@ -146,7 +147,7 @@ async def deliver(
             ],
         )
     if not pending:
-        return
+        return []
     settings = get_settings()
     rt = runtime()
     results = await asyncio.gather(
@@ -170,6 +171,7 @@ async def deliver(
             unit="Count",
             value=1,
         )
+    return results
 
 
 def _load(

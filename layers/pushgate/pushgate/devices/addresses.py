@@ -10,6 +10,7 @@ Errors never repeat the token: it is a credential.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -20,7 +21,14 @@ from pushgate.crypto import InvalidKeyError, SubscriptionKeys
 from pushgate.crypto._base64 import b64url_encode
 from pushgate.errors import BadRequestError
 from pushgate.settings import Settings
-from pushgate.urls import Resolver, UnsafeUrlError, check_outbound_url, system_resolver
+from pushgate.urls import (
+    MAX_URL_LENGTH,
+    Resolver,
+    UnsafeUrlError,
+    check_outbound_url,
+    is_public_address,
+    system_resolver,
+)
 
 Platform = Literal["android", "ios", "web", "ntfy"]
 Channel = Literal["fcm", "webpush", "ntfy"]
@@ -116,7 +124,7 @@ def parse_push_token(
     if platform == "ntfy":
         return _ntfy(_as_object(push_token), settings, resolver)
     if platform == "web" and (isinstance(push_token, dict) or push_token.lstrip().startswith("{")):
-        return _web_push(_as_object(push_token), settings)
+        return _web_push(_as_object(push_token), settings, resolver)
     if not isinstance(push_token, str) or not _FCM_TOKEN.match(push_token):
         raise InvalidPushTokenError(
             "push_token must be an FCM registration token (32-4096 characters of letters, "
@@ -137,7 +145,9 @@ def _as_object(push_token: str | dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _web_push(subscription: dict[str, Any], settings: Settings) -> WebPushAddress:
+def _web_push(
+    subscription: dict[str, Any], settings: Settings, resolver: Resolver
+) -> WebPushAddress:
     unknown = set(subscription) - {"endpoint", "keys", "expirationTime"}
     if unknown:
         raise InvalidPushTokenError("push_token has unknown fields: " + ", ".join(sorted(unknown)))
@@ -145,9 +155,18 @@ def _web_push(subscription: dict[str, Any], settings: Settings) -> WebPushAddres
     if not isinstance(endpoint, str):
         raise InvalidPushTokenError("push_token.endpoint is required")
     field = "push_token.endpoint"
-    host = urlsplit(endpoint).hostname or "" if len(endpoint) <= 2048 else ""
+    # The URL checks below give the same answers; this only keeps a bad URL from raising.
+    try:
+        parts = urlsplit(endpoint) if len(endpoint) <= MAX_URL_LENGTH else None
+        host, port = (parts.hostname or "", parts.port) if parts else ("", None)
+    except ValueError:
+        raise UnsafeUrlError(f"{field} is not a valid URL") from None
     allowed = any(host == h or host.endswith("." + h) for h in settings.webpush_allowed_hosts)
-    if not allowed and not settings.allow_private_urls:
+    # Allowing private URLs (the local stack) admits push services on private or loopback
+    # addresses, such as stand-ins; a public host must be on the allow-list in every mode.
+    if not allowed and not (
+        settings.allow_private_urls and _private_host(host, port or 443, resolver)
+    ):
         raise UnsafeUrlError(f"{field} is not on a known push service")
     # Allow-listed push services are resolved and checked again when a push is sent.
     check_outbound_url(
@@ -165,6 +184,20 @@ def _web_push(subscription: dict[str, Any], settings: Settings) -> WebPushAddres
     except InvalidKeyError as exc:
         raise InvalidPushTokenError(f"push_token.keys: {exc}") from None
     return WebPushAddress(endpoint, b64url_encode(parsed.p256dh), b64url_encode(parsed.auth))
+
+
+def _private_host(host: str, port: int, resolver: Resolver) -> bool:
+    """Whether `host` is, or resolves only to, addresses that are not public."""
+    if not host:
+        return False
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolver(host, port)]
+        except (OSError, UnicodeError, ValueError):
+            return False
+    return bool(addresses) and not any(is_public_address(a) for a in addresses)
 
 
 def _ntfy(value: dict[str, Any], settings: Settings, resolver: Resolver) -> NtfyAddress:

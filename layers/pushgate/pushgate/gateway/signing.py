@@ -31,6 +31,9 @@ MAX_CLOCK_SKEW_SECONDS = 60
 MAX_LIFETIME_SECONDS = 600
 # Epoch numbers at or above this are milliseconds (1e11 seconds is the year 5138).
 _MILLISECONDS_FROM = 100_000_000_000
+# Epoch numbers must be below this: 10000-01-01 in milliseconds, past every moment an RFC 3339
+# timestamp can name.
+_EPOCH_LIMIT = 253_402_300_800_000
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
@@ -92,7 +95,9 @@ def parse_timestamp(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise BadRequestError(f"{field} must be a timestamp", code="invalid_timestamp")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
+        # Compared, never converted: JSON integers have no size limit, and one too large for a
+        # float would raise. NaN compares false, so it is refused too.
+        if not 0 <= value < _EPOCH_LIMIT:
             raise BadRequestError(f"{field} is not a valid epoch time", code="invalid_timestamp")
         return value / 1000 if value >= _MILLISECONDS_FROM else float(value)
     match = _RFC3339.match(value)
@@ -117,9 +122,11 @@ def parse_timestamp(value: object, field: str) -> float:
             min(int(second), 59),  # RFC 3339 leap second 60: count it as :59
             tzinfo=timezone(offset),
         )
-    except ValueError:
+        # In range locally, but an offset can carry it past year 9999 or before year 1 in UTC.
+        epoch = moment.astimezone(UTC).timestamp()
+    except (ValueError, OverflowError):
         raise BadRequestError(f"{field} is not a valid date", code="invalid_timestamp") from None
-    return moment.astimezone(UTC).timestamp() + (float(f"0.{fraction}") if fraction else 0.0)
+    return epoch + (float(f"0.{fraction}") if fraction else 0.0)
 
 
 def check_validity(issued_at: object, expires_at: object, *, now: float) -> ValidityWindow:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import re
+import base64
+import hashlib
 from typing import Literal
 
 Urgency = Literal["very-low", "low", "normal", "high"]
 URGENCIES: frozenset[str] = frozenset(("very-low", "low", "normal", "high"))
-# RFC 8030 §5.4: a topic is at most 32 characters of the URL-safe base64 alphabet.
-_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
+# RFC 8030 §5.4: a topic is at most 32 characters of the URL-safe base64 alphabet. Apple's
+# push service also decodes it as base64 and answers 400 BadWebPushTopic when it cannot (a
+# length of 1 mod 4), so every topic sent is 24 digest bytes: exactly 32 characters.
+_TOPIC_DIGEST_BYTES = 24
 
 
 def urgency_header(urgency: str | None) -> str | None:
@@ -17,7 +20,9 @@ def urgency_header(urgency: str | None) -> str | None:
 
 
 def topic_header(collapse_key: str | None) -> str | None:
-    """The `Topic` value for a collapse key, or None when the key cannot be a topic."""
-    if collapse_key is not None and _TOPIC.fullmatch(collapse_key):
-        return collapse_key
-    return None
+    """The `Topic` value for a collapse key (None for none): the same key always gives the
+    same 32-character base64url digest, which every push service accepts."""
+    if not collapse_key:
+        return None
+    digest = hashlib.sha256(collapse_key.encode()).digest()[:_TOPIC_DIGEST_BYTES]
+    return base64.urlsafe_b64encode(digest).decode("ascii")

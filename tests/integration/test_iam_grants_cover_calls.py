@@ -1,0 +1,317 @@
+"""The DynamoDB requests each function's code makes, checked against the grants template.yaml
+gives that function, conditions included. The emulator enforces no IAM, so without this a
+write naming one more attribute than a `dynamodb:Attributes` list allows would pass every
+test here and be refused in AWS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import botocore.client
+import pytest
+
+from pushgate import clock, settings
+from pushgate.apps.models import AppConfigPatchRequest
+from pushgate.apps.service import (
+    get_app_config,
+    get_public_vapid_key,
+    rotate_webhook_secret,
+    update_app_config,
+)
+from pushgate.auth import Principal
+from pushgate.delivery.service import deliver
+from pushgate.devices.models import RegisterDeviceRequest
+from pushgate.devices.service import (
+    delete_device,
+    list_account_devices,
+    list_app_devices,
+    register_device,
+)
+from pushgate.gateway import instances
+from pushgate.notifications.idempotency import run_once
+from pushgate.notifications.models import DeliveryJob, MessageContent
+from pushgate.notifications.service import (
+    Recipient,
+    accept,
+    new_notification_ids,
+    notification_status,
+)
+from pushgate.storage.apps import AppRecord, InstanceRecord, instance_key
+from pushgate.storage.nonces import claim_event, event_key, release_event
+from pushgate.webhooks.service import _disable_webhook, _load_app
+from tests.standins import WebPushStandin
+from tests.unit.test_template_iam import function_grants
+
+ISSUER = "https://issuer.test"
+# Apps it creates name ISSUER as theirs, so ISSUER's users and services act on them.
+ADMIN = Principal("admin", "ops", ISSUER, frozenset({"push:admin"}))
+_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
+_KEYS = {"AppsTable": "app_id", "DevicesTable": "device_id"}
+
+
+class LambdaContext:
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+@contextlib.contextmanager
+def dynamodb_requests() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every DynamoDB API call made meanwhile, by any client: (operation, parameters)."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if client.meta.service_model.service_name == "dynamodb":
+            calls.append((operation, params))
+        return original(client, operation, params)
+
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", record):
+        yield calls
+
+
+def _item_requests(
+    calls: list[tuple[str, dict[str, Any]]], tables: dict[str, str]
+) -> Iterator[tuple[str, str, set[str], str | None]]:
+    """(action, resource, attribute names, partition key value) per item a call touches;
+    a transaction's items each need their own action."""
+    for operation, params in calls:
+        if operation == "TransactWriteItems":
+            for entry in params["TransactItems"]:
+                ((kind, item),) = entry.items()
+                yield _item("dynamodb:" + _ITEM_ACTIONS[kind], item, tables)
+        elif operation == "BatchGetItem":
+            for table in params["RequestItems"]:
+                yield "dynamodb:BatchGetItem", tables[table], set(), None
+        elif operation == "Query":
+            yield (
+                "dynamodb:Query",
+                f"{tables[params['TableName']]}/index/{params['IndexName']}",
+                set(),
+                None,
+            )
+        else:
+            yield _item(f"dynamodb:{operation}", params, tables)
+
+
+def _item(
+    action: str, params: dict[str, Any], tables: dict[str, str]
+) -> tuple[str, str, set[str], str | None]:
+    table = tables[params["TableName"]]
+    key = params.get("Key") or params.get("Item") or {}
+    names = set(key) | set((params.get("ExpressionAttributeNames") or {}).values())
+    partition = key.get(_KEYS.get(table, ""), {}).get("S")
+    return action, table, names, partition
+
+
+def _allowed(condition: Any, names: set[str], partition: str | None) -> bool:
+    if condition is None:
+        return True
+    for operator, tests in condition.items():
+        for key, values in tests.items():
+            if (operator, key) == ("ForAllValues:StringEquals", "dynamodb:Attributes"):
+                if not names <= set(values):
+                    return False
+            elif (operator, key) == ("ForAllValues:StringLike", "dynamodb:LeadingKeys"):
+                if partition is None or not any(fnmatch.fnmatch(partition, v) for v in values):
+                    return False
+            else:
+                raise AssertionError(f"no evaluator for {operator} {key}")
+    return True
+
+
+def _refused(function: str, calls: list[tuple[str, dict[str, Any]]], tables: dict[str, str]):
+    grants = function_grants(function)
+    refused = []
+    for action, resource, names, partition in _item_requests(calls, tables):
+        conditions = grants.get((action, resource))
+        if conditions is None or not any(_allowed(c, names, partition) for c in conditions):
+            refused.append((action, resource, sorted(names), partition))
+    return refused
+
+
+@pytest.fixture
+def tables(pushgate_env, local_stack) -> dict[str, str]:
+    """Physical table name -> logical id."""
+    return {
+        name: logical_id
+        for logical_id, name in local_stack.resources.items()
+        if logical_id.endswith("Table")
+    }
+
+
+@pytest.fixture
+def app_id(pushgate_env) -> str:
+    app_id = f"app-{uuid.uuid4().hex[:12]}"
+    update_app_config(app_id, AppConfigPatchRequest(enabled=True), ADMIN)
+    return app_id
+
+
+def _user(name: str, app_id: str) -> Principal:
+    return Principal("user", name, ISSUER, frozenset(), (app_id,))
+
+
+def _register(app_id: str, user: str, token: Any, platform: str = "web") -> str:
+    request = RegisterDeviceRequest(app_id=app_id, platform=platform, push_token=token)
+    return register_device(_user(user, app_id), request).device_id
+
+
+def test_iam_config_function_grants_cover_its_requests(tables, app_id):
+    with dynamodb_requests() as calls:
+        update_app_config(
+            app_id,
+            AppConfigPatchRequest(
+                daily_quota=5, vapid_subject="mailto:ops@pushgate.dev", webhook_url=None
+            ),
+            ADMIN,
+        )
+        get_app_config(app_id)
+        rotate_webhook_secret(app_id, ADMIN)
+        get_public_vapid_key(app_id)
+        list_app_devices(app_id, limit=10, cursor=None)
+
+    assert calls
+    assert _refused("ConfigFunction", calls, tables) == []
+
+
+def test_iam_register_and_unregister_grants_cover_their_requests(tables, app_id):
+    token = "iam-" + uuid.uuid4().hex + ":APA91b" + "t" * 100
+    with dynamodb_requests() as registering:
+        device_id = _register(app_id, "alice", token, "android")
+        _register(app_id, "bob", token, "android")  # the same token again: moved to bob
+        list_account_devices(_user("bob", app_id))
+    with dynamodb_requests() as unregistering:
+        delete_device(_user("bob", app_id), device_id)
+
+    assert _refused("RegisterFunction", registering, tables) == []
+    assert _refused("UnregisterFunction", unregistering, tables) == []
+    assert [op for op, _ in unregistering] == ["GetItem", "TransactWriteItems"]
+
+
+def test_iam_send_function_grants_cover_its_requests(tables, app_id):
+    content = MessageContent(title="t", body="b")
+    with dynamodb_requests() as calls:
+        (notification_id,) = run_once(
+            app_id=app_id,
+            key=uuid.uuid4().hex,
+            body={"user_id": "alice"},
+            operation=lambda: accept(app_id, [Recipient("alice", content)]),
+            lambda_context=LambdaContext(),  # type: ignore[arg-type]
+        )
+        notification_status(
+            Principal("service", app_id, ISSUER, frozenset({"push:send"})), notification_id
+        )
+
+    assert _refused("SendFunction", calls, tables) == []
+
+
+def test_iam_deliver_function_grants_cover_its_requests(tables, app_id):
+    with WebPushStandin() as webpush:
+        gone = webpush.new_subscription(behaviour=410)
+        fine = webpush.new_subscription()
+        _register(app_id, "alice", gone)
+        fine_id = _register(app_id, "alice", fine)
+        now = clock.epoch()
+        job = DeliveryJob(
+            notification_id="ntf_" + uuid.uuid4().hex[:26],
+            app_id=app_id,
+            user_id="alice",
+            message=MessageContent(title="t", body="b"),
+            created_at=now,
+            expires_at=now + 600,
+        )
+        with dynamodb_requests() as calls:
+            first = asyncio.run(deliver(job))
+            retry = job.model_copy(update={"attempt": 1, "device_ids": [fine_id]})
+            asyncio.run(deliver(retry, redelivered=True))
+
+    assert sorted(result.final for result in first) == ["delivered", "invalid_token"]
+    assert {op for op, _ in calls} >= {"Query", "TransactWriteItems", "BatchGetItem"}
+    assert _refused("DeliverFunction", calls, tables) == []
+
+
+def test_iam_receipts_function_grants_cover_its_requests(tables, app_id):
+    update_app_config(app_id, AppConfigPatchRequest(webhook_url="http://127.0.0.1:9/hook"), ADMIN)
+    with dynamodb_requests() as calls:
+        app = _load_app(app_id)
+        assert app is not None
+        _disable_webhook(app)
+
+    assert AppRecord.get(app_id).webhook_disabled_at is not None
+    assert _refused("ReceiptsFunction", calls, tables) == []
+
+
+def test_iam_check_refuses_an_attribute_off_the_list(tables, app_id):
+    """The checker itself: a device_count write that also sets `enabled` is refused for
+    the deliver function, as IAM would refuse it."""
+    with dynamodb_requests() as calls:
+        AppRecord(app_id).update(
+            actions=[AppRecord.device_count.add(0), AppRecord.enabled.set(True)]
+        )
+
+    assert _refused("DeliverFunction", calls, tables) == [
+        ("dynamodb:UpdateItem", "AppsTable", ["app_id", "device_count", "enabled"], app_id)
+    ]
+
+
+def test_iam_register_grants_cover_trimming_a_user_beyond_the_device_cap(
+    tables, app_id, monkeypatch
+):
+    monkeypatch.setenv("PUSHGATE_MAX_DEVICES_PER_USER", "1")
+    settings.get_settings.cache_clear()
+    tokens = ["iam-" + uuid.uuid4().hex + ":APA91b" + "c" * 100 for _ in range(2)]
+    with dynamodb_requests() as calls:
+        for token in tokens:
+            _register(app_id, "carol", token, "android")
+
+    assert len(list_account_devices(_user("carol", app_id)).apps[0].devices) == 1
+    assert [op for op, _ in calls].count("TransactWriteItems") == 3  # two inserts, one removal
+    assert _refused("RegisterFunction", calls, tables) == []
+
+
+def _instance(name: str, tenant: str | None = None) -> InstanceRecord:
+    now = clock.rfc3339()
+    InstanceRecord(
+        instance_key(name),
+        instance=name,
+        domain=name,
+        tenant=tenant,
+        enabled=True,
+        enrolled_by="admin",
+        version=1,
+        created_at=now,
+        updated_at=now,
+    ).save()
+    return InstanceRecord.get(instance_key(name))
+
+
+@pytest.mark.parametrize("function", ["RegisterFunction", "SendFunction"])
+def test_iam_gateway_grants_cover_binding_taking_over_and_open_enrolment(
+    tables, pushgate_env, function
+):
+    squatter = _instance(f"s{uuid.uuid4().hex[:8]}.example")
+    rightful = _instance(f"r{uuid.uuid4().hex[:8]}.example", tenant=squatter.instance)
+    with dynamodb_requests() as calls:
+        instances.bind_tenant(squatter, None)
+        instances.bind_tenant(rightful, None)  # takes the tenant over, unbinds the squatter
+        instances.enrol_on_first_request(f"o{uuid.uuid4().hex[:8]}.example")
+
+    assert AppRecord.get(f"takos:{squatter.instance}").owner_instance == rightful.instance
+    assert _refused(function, calls, tables) == []
+
+
+def test_iam_send_grants_cover_a_takos_events_claim_replay_and_release(tables, app_id):
+    key = event_key("social.example", uuid.uuid4().hex)
+    (notification_id,) = new_notification_ids(1)
+    with dynamodb_requests() as calls:
+        assert claim_event(key, notification_id=notification_id, expires_at=2_000_000_000) is None
+        earlier = claim_event(key, notification_id="ntf_other", expires_at=2_000_000_000)
+        release_event(key, notification_id=notification_id)
+
+    assert earlier == notification_id
+    assert _refused("SendFunction", calls, tables) == []

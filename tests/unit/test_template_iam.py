@@ -1,0 +1,268 @@
+"""What each function may do in AWS, read from template.yaml as SAM expands it (the local
+emulator does not enforce IAM, so nothing else would notice a grant too many): every
+DynamoDB, KMS, SQS and Secrets Manager action of every function, pinned, and the conditions
+that keep functions other than config from writing any attribute of any app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = ("dynamodb:", "kms:", "sqs:", "secretsmanager:")
+DEVICE_COUNT = ["app_id", "device_count"]
+GATEWAY_ROWS = ["takos:*", "instance#*"]
+
+# (action, resource) -> condition, for every grant the function needs: read from each code
+# path (PynamoDB get = GetItem, save = PutItem, update = UpdateItem, delete = DeleteItem,
+# batch_get = BatchGetItem, a GSI query = Query on table/index/<name>; transactions need the
+# per-item actions).
+ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
+    "ConfigFunction": {
+        ("dynamodb:GetItem", "AppsTable"): None,
+        ("dynamodb:UpdateItem", "AppsTable"): None,  # the owner of app configuration
+        ("dynamodb:DeleteItem", "AppsTable"): {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["instance#*"]}
+        },
+        ("dynamodb:GetItem", "CountersTable"): None,
+        ("dynamodb:Query", "DevicesTable/index/by_app"): None,
+        ("kms:Encrypt", "FieldEncryptionKey"): None,
+        ("kms:Decrypt", "FieldEncryptionKey"): None,
+    },
+    "RegisterFunction": {
+        ("dynamodb:GetItem", "AppsTable"): None,
+        ("dynamodb:UpdateItem", "AppsTable"): [
+            {"ForAllValues:StringEquals": {"dynamodb:Attributes": DEVICE_COUNT}},
+            {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": GATEWAY_ROWS}},
+        ],
+        ("dynamodb:GetItem", "DevicesTable"): None,
+        ("dynamodb:PutItem", "DevicesTable"): None,
+        ("dynamodb:UpdateItem", "DevicesTable"): None,
+        ("dynamodb:DeleteItem", "DevicesTable"): None,
+        ("dynamodb:Query", "DevicesTable/index/by_user"): None,
+        ("dynamodb:GetItem", "CountersTable"): None,
+        ("dynamodb:PutItem", "CountersTable"): None,
+        ("dynamodb:PutItem", "NoncesTable"): None,
+        ("kms:Encrypt", "FieldEncryptionKey"): None,
+        ("kms:GenerateMac", "TokenHashKey"): None,
+    },
+    "UnregisterFunction": {
+        ("dynamodb:GetItem", "DevicesTable"): None,
+        ("dynamodb:DeleteItem", "DevicesTable"): None,
+        ("dynamodb:UpdateItem", "AppsTable"): [
+            {"ForAllValues:StringEquals": {"dynamodb:Attributes": DEVICE_COUNT}}
+        ],
+    },
+    "SendFunction": {
+        ("dynamodb:GetItem", "AppsTable"): None,
+        ("dynamodb:UpdateItem", "AppsTable"): [
+            {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": GATEWAY_ROWS}}
+        ],
+        ("dynamodb:GetItem", "CountersTable"): None,
+        ("dynamodb:PutItem", "CountersTable"): None,
+        ("dynamodb:UpdateItem", "CountersTable"): None,
+        ("dynamodb:GetItem", "NotificationsTable"): None,
+        ("dynamodb:PutItem", "NotificationsTable"): None,
+        ("dynamodb:GetItem", "IdempotencyTable"): None,
+        ("dynamodb:PutItem", "IdempotencyTable"): None,
+        ("dynamodb:UpdateItem", "IdempotencyTable"): None,
+        ("dynamodb:DeleteItem", "IdempotencyTable"): None,
+        ("dynamodb:PutItem", "NoncesTable"): None,
+        ("dynamodb:GetItem", "NoncesTable"): None,
+        ("dynamodb:DeleteItem", "NoncesTable"): None,
+        ("kms:Encrypt", "FieldEncryptionKey"): None,
+        ("kms:Decrypt", "FieldEncryptionKey"): None,
+        ("sqs:SendMessage*", "DeliveryQueue"): None,
+    },
+    "DeliverFunction": {
+        ("dynamodb:GetItem", "AppsTable"): None,
+        ("dynamodb:UpdateItem", "AppsTable"): [
+            {"ForAllValues:StringEquals": {"dynamodb:Attributes": DEVICE_COUNT}}
+        ],
+        ("dynamodb:BatchGetItem", "DevicesTable"): None,
+        ("dynamodb:DeleteItem", "DevicesTable"): None,
+        ("dynamodb:Query", "DevicesTable/index/by_user"): None,
+        ("dynamodb:GetItem", "NotificationsTable"): None,
+        ("dynamodb:PutItem", "NotificationsTable"): None,
+        ("dynamodb:UpdateItem", "NotificationsTable"): None,
+        ("kms:Decrypt", "FieldEncryptionKey"): None,
+        ("sqs:SendMessage*", "DeliveryQueue"): None,
+        ("sqs:SendMessage*", "ReceiptQueue"): None,
+        ("secretsmanager:GetSecretValue", "FcmCredentialsSecretArn"): None,  # when set
+    },
+    "ReceiptsFunction": {
+        ("dynamodb:GetItem", "AppsTable"): None,
+        ("dynamodb:UpdateItem", "AppsTable"): [
+            {
+                "ForAllValues:StringEquals": {
+                    "dynamodb:Attributes": [
+                        "app_id",
+                        "webhook_url",
+                        "webhook_disabled_at",
+                        "webhook_disabled_reason",
+                    ]
+                }
+            }
+        ],
+        ("kms:Decrypt", "FieldEncryptionKey"): None,
+        ("sqs:SendMessage*", "ReceiptQueue"): None,
+        ("sqs:SendMessage*", "ReceiptDLQ"): None,
+    },
+}
+
+
+@cache
+def _expanded() -> dict[str, Any]:
+    """template.yaml translated by SAM (as `sam deploy` would) into CloudFormation."""
+    template = yaml_parse((REPO / "template.yaml").read_text())
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):  # what `sam package` replaces
+            if isinstance(properties.get(key), str):
+                properties[key] = "s3://bucket/key"
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    saved = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    try:
+        return transform(template, {"VapidSubject": "mailto:ops@pushgate.dev"}, NoManagedPolicies())
+    finally:
+        if saved is None:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = saved
+
+
+def _statements(node: Any) -> Iterator[dict[str, Any]]:
+    """Every statement of a policy document, both branches of an Fn::If included."""
+    if isinstance(node, dict):
+        if "Effect" in node and "Action" in node:
+            yield node
+            return
+        for value in node.values():
+            yield from _statements(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _statements(item)
+
+
+def _names(node: Any) -> list[str]:
+    """The logical ids and parameters a resource expression refers to."""
+    if isinstance(node, dict):
+        if "Ref" in node:
+            return [node["Ref"]]
+        if "Fn::GetAtt" in node:
+            return [node["Fn::GetAtt"][0]]
+        if "Fn::Sub" in node:
+            text, variables = (
+                node["Fn::Sub"] if isinstance(node["Fn::Sub"], list) else (node["Fn::Sub"], {})
+            )
+            names = [name for value in variables.values() for name in _names(value)]
+            if not names and text.startswith("${"):
+                names = [text[2:].split("}")[0].split(".")[0]]
+            suffix = text.split("/index/", 1)[1] if "/index/" in text else None
+            return [f"{name}/index/{suffix}" if suffix else name for name in names]
+        return [name for value in node.values() for name in _names(value)]
+    if isinstance(node, list):
+        return [name for item in node for name in _names(item)]
+    return []
+
+
+def function_grants(function: str) -> dict[tuple[str, str], list[Any]]:
+    """(action, resource) -> the conditions of the statements granting it (None: none)."""
+    role = _expanded()["Resources"][f"{function}Role"]["Properties"]
+    grants: dict[tuple[str, str], list[Any]] = {}
+    for statement in _statements(role.get("Policies") or []):
+        actions = statement["Action"]
+        for action in actions if isinstance(actions, list) else [actions]:
+            if not action.startswith(SERVICES):
+                continue
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                for name in _names(resource):
+                    conditions = grants.setdefault((action, name), [])
+                    conditions.append(statement.get("Condition"))
+    return grants
+
+
+@pytest.mark.parametrize("function", sorted(ALLOWED))
+def test_template_grants_each_function_exactly_what_its_code_uses(function: str) -> None:
+    granted = {
+        key: (None if conds == [None] else conds)
+        for key, conds in function_grants(function).items()
+    }
+    expected = {
+        key: (value if value is None or isinstance(value, list) else [value])
+        for key, value in ALLOWED[function].items()
+    }
+
+    assert granted == expected
+
+
+def test_template_never_lets_register_decrypt_nor_deliver_or_unregister_put_devices() -> None:
+    register, deliver, unregister = (
+        function_grants(f) for f in ("RegisterFunction", "DeliverFunction", "UnregisterFunction")
+    )
+
+    assert ("kms:Decrypt", "FieldEncryptionKey") not in register
+    assert ("dynamodb:PutItem", "DevicesTable") not in deliver
+    assert ("dynamodb:PutItem", "DevicesTable") not in unregister
+
+
+@pytest.mark.parametrize("function", sorted(set(ALLOWED) - {"ConfigFunction"}))
+def test_template_conditions_every_apps_write_outside_the_config_function(function: str) -> None:
+    grants = function_grants(function)
+    writes = [
+        conditions
+        for (action, resource), conditions in grants.items()
+        if resource == "AppsTable" and action != "dynamodb:GetItem"
+    ]
+
+    assert writes
+    assert all(condition is not None for conditions in writes for condition in conditions)
+
+
+def test_template_throttles_each_unauthenticated_route() -> None:
+    stage = next(
+        resource["Properties"]
+        for resource in _expanded()["Resources"].values()
+        if resource["Type"] == "AWS::ApiGatewayV2::Stage"
+    )
+    limits = {
+        "ThrottlingBurstLimit": {"Ref": "PublicRouteBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "PublicRouteRateLimit"},
+    }
+
+    assert stage["RouteSettings"] == {
+        "GET /push/vapid-public-key/{app_id}": limits,
+        "POST /push/register": limits,
+        "POST /push/webhook": limits,
+        "POST /internal/push/events": limits,
+    }
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter", "condition"),
+    [
+        ("DeliverFunction", "DeliverReservedConcurrency", "ReservesDeliverConcurrency"),
+        ("ReceiptsFunction", "ReceiptsReservedConcurrency", "ReservesReceiptsConcurrency"),
+    ],
+)
+def test_template_reserves_worker_concurrency_only_when_asked(function, parameter, condition):
+    expanded = _expanded()
+    properties = expanded["Resources"][function]["Properties"]
+
+    assert properties["ReservedConcurrentExecutions"] == {
+        "Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]
+    }
+    assert expanded["Parameters"][parameter]["Default"] == 0
