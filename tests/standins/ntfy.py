@@ -12,9 +12,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tests.standins._ntfy_errors import (
+    ATTACHMENT_URL_INVALID,
+    EMAIL_DISABLED,
+    FORBIDDEN,
+    ICON_URL_INVALID,
+    JSON_INVALID,
+    JSON_TOO_LARGE,
+    NOT_FOUND,
+    PRIORITY_INVALID,
+    SCRIPTED,
+    TOPIC_INVALID,
+    UNAUTHORIZED,
+    error_response,
+    refusal,
+)
 from tests.standins._script import OK, RESET, Behaviour, Script, as_script
 from tests.standins._server import RESET as RESET_REPLY
-from tests.standins._server import Refusal, Reply, Request, Response, StandinServer
+from tests.standins._server import Reply, Request, Response, StandinServer
 
 # ntfy server/topic.go and server/server.go.
 _TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
@@ -26,32 +41,6 @@ MESSAGE_ID_LENGTH = 12
 _ID_ALPHABET = string.ascii_letters + string.digits
 OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503, 507})
 DEFAULT_RETRY_AFTER = 1
-
-# ntfy's errHTTP values: (code, http status, error, link).
-_DOCS = "https://ntfy.sh/docs/publish/"
-NOT_FOUND = (40401, 404, "page not found", "")
-JSON_INVALID = (40024, 400, "invalid request: request body must be valid JSON", "")
-TOPIC_INVALID = (40009, 400, "invalid request: topic invalid", "")
-PRIORITY_INVALID = (40007, 400, "invalid priority parameter", f"{_DOCS}#message-priority")
-EMAIL_DISABLED = (
-    40001,
-    400,
-    "e-mail notifications are not enabled",
-    "https://ntfy.sh/docs/config/#e-mail-notifications",
-)
-ATTACHMENT_URL_INVALID = (40013, 400, "invalid request: attachment URL is invalid", "")
-ICON_URL_INVALID = (40021, 400, "invalid request: icon URL is invalid", f"{_DOCS}#icons")
-UNAUTHORIZED = (40101, 401, "unauthorized", f"{_DOCS}#authentication")
-FORBIDDEN = (40301, 403, "forbidden", f"{_DOCS}#authentication")
-JSON_TOO_LARGE = (41303, 413, "JSON body too large", "")
-_SCRIPTED = {
-    429: (42901, 429, "limit reached: too many requests, please be nice", f"{_DOCS}#limitations"),
-    500: (50001, 500, "internal server error", ""),
-    502: (50201, 502, "bad gateway", ""),
-    503: (50301, 503, "service unavailable", ""),
-    507: (50701, 507, "insufficient storage", ""),
-}
-ErrorSpec = tuple[int, int, str, str]
 
 
 def _string(value: Any) -> bool:
@@ -175,7 +164,7 @@ class NtfyStandin(StandinServer[NtfyMessage]):
     async def handle(self, request: Request) -> Reply:
         # ntfy's order: who is asking (401), is it a message (400), may they publish (403).
         if request.method not in ("POST", "PUT") or request.path != "/":
-            raise _refusal(NOT_FOUND)
+            raise refusal(NOT_FOUND)
         token = self._authenticate(request)
         document = self._parse(request.body)
         topic = document["topic"]
@@ -184,7 +173,7 @@ class NtfyStandin(StandinServer[NtfyMessage]):
                 token is not None and topic in self._tokens.get(token, set())
             )
         if not allowed:
-            raise _refusal(FORBIDDEN, f"{topic} needs a token allowed to publish to it")
+            raise refusal(FORBIDDEN, f"{topic} needs a token allowed to publish to it")
         _check_values(document)
         return self._answer(request, document, token)
 
@@ -198,29 +187,29 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         with self._state:
             known = token in self._tokens
         if scheme.lower() != "bearer" or not known:
-            raise _refusal(UNAUTHORIZED, "unknown token or not a bearer token")
+            raise refusal(UNAUTHORIZED, "unknown token or not a bearer token")
         return token
 
     def _parse(self, body: bytes) -> dict[str, Any]:
         if len(body) > JSON_BODY_LIMIT:
-            raise _refusal(JSON_TOO_LARGE)
+            raise refusal(JSON_TOO_LARGE)
         try:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise _refusal(JSON_INVALID) from None
+            raise refusal(JSON_INVALID) from None
         if not isinstance(document, dict):
-            raise _refusal(JSON_INVALID, "body is not a JSON object")
+            raise refusal(JSON_INVALID, "body is not a JSON object")
         for name, value in document.items():
             check = FIELDS.get(name)
             if check is None:
                 if self.strict:
-                    raise _refusal(JSON_INVALID, f"unknown field {name!r} (ntfy ignores it)")
+                    raise refusal(JSON_INVALID, f"unknown field {name!r} (ntfy ignores it)")
                 continue
             if value is not None and not check(value):
-                raise _refusal(JSON_INVALID, f"{name} has the wrong type")
+                raise refusal(JSON_INVALID, f"{name} has the wrong type")
         topic = document.get("topic")
         if not isinstance(topic, str) or not _TOPIC.match(topic):
-            raise _refusal(TOPIC_INVALID, "topic must match ^[-_A-Za-z0-9]{1,64}$")
+            raise refusal(TOPIC_INVALID, "topic must match ^[-_A-Za-z0-9]{1,64}$")
         return document
 
     def _answer(self, request: Request, document: dict[str, Any], token: str | None) -> Reply:
@@ -250,26 +239,22 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         if outcome == 429 and retry_after is None:
             retry_after = DEFAULT_RETRY_AFTER
         extra = (("retry-after", str(retry_after)),) if retry_after is not None else ()
-        return Response.json(int(outcome), _error_body(_SCRIPTED[int(outcome)]), extra)
-
-
-def _refusal(spec: ErrorSpec, reason: str | None = None) -> Refusal:
-    return Refusal(Response.json(spec[1], _error_body(spec)), reason or spec[2])
+        return error_response(SCRIPTED[int(outcome)], extra)
 
 
 def _check_values(document: Mapping[str, Any]) -> None:
     """What ntfy's publish handler refuses once the JSON has decoded."""
     priority = document.get("priority")
     if priority is not None and not 0 <= priority <= 5:  # 0 is "not set", i.e. default (3)
-        raise _refusal(PRIORITY_INVALID)
+        raise refusal(PRIORITY_INVALID)
     if document.get("email"):
-        raise _refusal(EMAIL_DISABLED)
+        raise refusal(EMAIL_DISABLED)
     attach = document.get("attach")
     if attach and not _URL.match(attach):
-        raise _refusal(ATTACHMENT_URL_INVALID)
+        raise refusal(ATTACHMENT_URL_INVALID)
     icon = document.get("icon")
     if icon and not _URL.match(icon):
-        raise _refusal(ICON_URL_INVALID)
+        raise refusal(ICON_URL_INVALID)
 
 
 def _message_json(document: Mapping[str, Any], now: int) -> dict[str, Any]:
@@ -294,11 +279,3 @@ def _message_json(document: Mapping[str, Any], now: int) -> dict[str, Any]:
     if document.get("markdown"):
         message["content_type"] = "text/markdown"
     return message
-
-
-def _error_body(spec: ErrorSpec) -> dict[str, Any]:
-    code, status, error, link = spec
-    body: dict[str, Any] = {"code": code, "http": status, "error": error}
-    if link:
-        body["link"] = link
-    return body
