@@ -22,6 +22,7 @@ from tests.standins._script import OK, RESET, Script, Step, always, fail_first, 
 from tests.standins._server import Rejection, Request, Response, StandinServer
 from tests.standins.fcm import FcmMessage, FcmStandin, make_service_account
 from tests.standins.ntfy import NtfyMessage, NtfyStandin
+from tests.standins.ntfy_users import NtfyGrant, NtfyToken, NtfyUser
 from tests.standins.webpush import PushMessage, WebPushStandin, subscription_id
 
 __all__ = [
@@ -29,8 +30,11 @@ __all__ = [
     "RESET",
     "FcmMessage",
     "FcmStandin",
+    "NtfyGrant",
     "NtfyMessage",
     "NtfyStandin",
+    "NtfyToken",
+    "NtfyUser",
     "PushMessage",
     "Rejection",
     "Request",

@@ -1,39 +1,55 @@
-"""A stand-in for an ntfy server's JSON publishing API (`POST /` with a JSON message) that
-checks what ntfy checks and answers with ntfy's message and error JSON."""
+"""A stand-in for an ntfy server with access control: JSON publishing at `/` by users and
+tokens that ntfy's grants allow, checking what ntfy checks and answering with ntfy's JSON."""
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import string
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from tests.standins._ntfy_auth import Caller, authenticate
 from tests.standins._ntfy_errors import (
     ATTACHMENT_URL_INVALID,
     EMAIL_DISABLED,
     FORBIDDEN,
     ICON_URL_INVALID,
-    JSON_INVALID,
-    JSON_TOO_LARGE,
     NOT_FOUND,
     PRIORITY_INVALID,
     SCRIPTED,
     TOPIC_INVALID,
-    UNAUTHORIZED,
     error_response,
     refusal,
 )
-from tests.standins._script import OK, RESET, Behaviour, Script, as_script
+from tests.standins._ntfy_json import (
+    decode,
+    is_boolean,
+    is_integer,
+    is_object_list,
+    is_string,
+    is_string_list,
+)
+from tests.standins._script import OK, RESET, Behaviour, Script, Step, as_script
 from tests.standins._server import RESET as RESET_REPLY
 from tests.standins._server import Reply, Request, Response, StandinServer
+from tests.standins.ntfy_users import (
+    EVERYONE,
+    ROLE_ADMIN,
+    ROLE_USER,
+    NtfyGrant,
+    NtfyToken,
+    NtfyUser,
+    NtfyUsers,
+    Permission,
+    parse_permission,
+)
 
-# ntfy server/topic.go and server/server.go.
+# ntfy server/server.go and server/topic.go.
 _TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
-_URL = re.compile(r"^https?://.+")
+_URL = re.compile(r"^https?://")
 MESSAGE_LIMIT = 4096
 JSON_BODY_LIMIT = 2 * MESSAGE_LIMIT  # ntfy reads at most twice the message limit as JSON
 CACHE_DURATION = 12 * 3600
@@ -41,44 +57,25 @@ MESSAGE_ID_LENGTH = 12
 _ID_ALPHABET = string.ascii_letters + string.digits
 OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503, 507})
 DEFAULT_RETRY_AFTER = 1
-
-
-def _string(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _string_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _object_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
-
-
-def _boolean(value: Any) -> bool:
-    return isinstance(value, bool)
-
+_CORS = (("access-control-allow-origin", "*"),)
+_EVERYONE_NAMES = ("everyone", EVERYONE)  # how the CLI names the anonymous user
 
 # ntfy's publishMessage: Go's decoder refuses a wrong type (null is the zero value).
-FIELDS: Mapping[str, Callable[[Any], bool]] = {
-    "topic": _string,
-    "message": _string,
-    "title": _string,
-    "tags": _string_list,
-    "priority": _integer,
-    "actions": _object_list,
-    "click": _string,
-    "attach": _string,
-    "markdown": _boolean,
-    "icon": _string,
-    "filename": _string,
-    "delay": _string,
-    "email": _string,
-    "call": _string,
+FIELDS = {
+    "topic": is_string,
+    "message": is_string,
+    "title": is_string,
+    "tags": is_string_list,
+    "priority": is_integer,
+    "actions": is_object_list,
+    "click": is_string,
+    "attach": is_string,
+    "markdown": is_boolean,
+    "icon": is_string,
+    "filename": is_string,
+    "delay": is_string,
+    "email": is_string,
+    "call": is_string,
 }
 
 
@@ -90,9 +87,10 @@ class NtfyMessage:
     request: Mapping[str, Any]  # the JSON as posted
     response: Mapping[str, Any] | None  # ntfy's message JSON when delivered
     status: int  # 200 delivered; a scripted status; 0 when the connection was reset
-    token: str | None  # the bearer token it was published with
+    token: str | None  # the token it was published with (Bearer, or Basic with no user)
     http_version: str
     received_at: float
+    user: str | None = None  # who published it; None when anonymous
 
     @property
     def delivered(self) -> bool:
@@ -116,44 +114,83 @@ class NtfyMessage:
 
 
 class NtfyStandin(StandinServer[NtfyMessage]):
-    """ntfy's JSON publishing at `POST /` (and `PUT /`).
+    """ntfy with an auth file, so with users, tokens and access control.
 
-    Topics are open unless `protect_topic()` makes them require a bearer token. Outcomes are
-    scripted per topic with `script()`. `strict=True` (the default) also refuses JSON fields
-    ntfy does not know, which real ntfy silently ignores, so typos in pushgate show up.
+    `default_access` is ntfy's auth-default-access: "read-write" (its default, so topics
+    are open), "deny-all", ... Set up what the CLI would (`add_user`, `issue_token`,
+    `allow`, `new_admin_token`); inspect with `users()`, `grants()`, `tokens()`, `may()`
+    and `messages()`.
+
+    Outcomes are scripted per topic with `script()`. `strict=True` (the default) also
+    refuses JSON fields ntfy does not know, which real ntfy silently ignores, so typos in
+    pushgate show up.
     """
 
-    def __init__(self, *, strict: bool = True, **options: Any) -> None:
+    def __init__(
+        self, *, strict: bool = True, default_access: str = "read-write", **options: Any
+    ) -> None:
         super().__init__(**options)
         self.strict = strict
-        self._tokens: dict[str, set[str]] = {}  # token -> topics it may publish to
-        self._protected: set[str] = set()
+        self._users = NtfyUsers(parse_permission(default_access), now=self.now)
         self._scripts: dict[str, Script] = {}
         self._state = threading.Lock()
 
+    # -- accounts, as the ntfy CLI makes them ------------------------------------------------
+
+    def add_user(self, username: str, password: str, *, role: str = ROLE_USER) -> None:
+        """`ntfy user add` (which refuses "everyone" and "*"); role "user" or "admin"."""
+        if username in _EVERYONE_NAMES:
+            raise ValueError("ntfy user add refuses this username")
+        self._users.add_user(username, password, role)
+
+    def issue_token(self, username: str, *, label: str = "", expires: int = 0) -> str:
+        """`ntfy token add`: a token for an existing user; `expires` in unix seconds, 0 never."""
+        if username in _EVERYONE_NAMES:
+            raise ValueError("ntfy token add refuses this username")
+        return self._users.create_token(username, label, expires).value
+
+    def new_admin_token(self, username: str = "admin") -> str:
+        """A token of an admin user (created, with a random password, if missing)."""
+        if username not in {user.username for user in self.users()}:
+            self.add_user(username, secrets.token_urlsafe(16), role=ROLE_ADMIN)
+        return self.issue_token(username, label="stand-in admin")
+
+    def allow(self, username: str, topic: str, permission: str) -> None:
+        """`ntfy access USER TOPIC PERMISSION`; "everyone" or "*" for anonymous users."""
+        name = EVERYONE if username in _EVERYONE_NAMES else username
+        self._users.allow_access(name, topic, parse_permission(permission))
+
     def new_token(self) -> str:
-        """A valid access token with no permissions yet (`tk_` + 29 characters, as ntfy's)."""
-        token = "tk_" + "".join(
-            secrets.choice(string.ascii_lowercase + string.digits) for _ in range(29)
-        )
-        with self._state:
-            self._tokens[token] = set()
-        return token
+        """A token of a new user without grants (`tk_` + 29 characters, as ntfy's)."""
+        username = f"standin-{secrets.token_hex(4)}"
+        self.add_user(username, secrets.token_urlsafe(16))
+        return self.issue_token(username)
 
     def protect_topic(self, topic: str, token: str | None = None) -> str:
-        """Refuse anonymous publishing to `topic`; returns a token (new unless given) that may
-        publish to it."""
+        """Refuse `topic` to anonymous users; returns a token (new unless given) whose user
+        may read and write it."""
         token = token or self.new_token()
-        with self._state:
-            self._protected.add(topic)
-            self._tokens.setdefault(token, set()).add(topic)
+        self.allow(EVERYONE, topic, "deny-all")
+        self.allow(self._users.authenticate_token(token).username, topic, "read-write")
         return token
 
-    def script(self, topic: str, behaviour: Behaviour) -> None:
-        """What to answer for a topic: "ok", "reset", 429, 500, ... or a Script."""
-        script = as_script(behaviour, OUTCOMES)
-        with self._state:
-            self._scripts[topic] = script
+    # -- what there is -----------------------------------------------------------------------
+
+    def users(self) -> tuple[NtfyUser, ...]:
+        """The accounts (admins, then users); the built-in everyone user is left out."""
+        return tuple(user for user in self._users.users() if user.username != EVERYONE)
+
+    def grants(self, username: str) -> tuple[NtfyGrant, ...]:
+        """A user's access entries ("everyone" or "*": those of anonymous users)."""
+        return self._users.grants(EVERYONE if username in _EVERYONE_NAMES else username)
+
+    def tokens(self, username: str) -> tuple[NtfyToken, ...]:
+        return self._users.tokens(username)
+
+    def may(self, username: str | None, topic: str, action: Literal["read", "write"]) -> bool:
+        """Whether ntfy would let this user (None: anonymous) read or write the topic."""
+        wanted = Permission.READ if action == "read" else Permission.WRITE
+        return self._users.authorize(username, topic, wanted)
 
     def messages(self, topic: str) -> tuple[NtfyMessage, ...]:
         return tuple(record for record in self.delivered() if record.topic == topic)
@@ -161,58 +198,40 @@ class NtfyStandin(StandinServer[NtfyMessage]):
     def attempts(self, topic: str) -> int:
         return sum(1 for record in self.received() if record.topic == topic)
 
+    # -- scripts -----------------------------------------------------------------------------
+
+    def script(self, topic: str, behaviour: Behaviour) -> None:
+        """What to answer a publish to a topic: "ok", "reset", 429, 500, ... or a Script."""
+        script = as_script(behaviour, OUTCOMES)
+        with self._state:
+            self._scripts[topic] = script
+
+    # -- serving -----------------------------------------------------------------------------
+
     async def handle(self, request: Request) -> Reply:
+        # maybeAuthenticate runs before routing: bad credentials are a 401 on any path.
+        caller = authenticate(self._users, request)
+        if request.method in ("POST", "PUT") and request.path == "/":
+            return self._publish_json(request, caller)
+        raise refusal(NOT_FOUND)
+
+    def _authorize(self, caller: Caller, topic: str, wanted: Permission) -> None:
+        """authorizeTopic: 403 when the caller (anonymous too) may not; never 401."""
+        if not self._users.authorize(caller.username, topic, wanted):
+            who = caller.username or "anonymous"
+            raise refusal(FORBIDDEN, f"{who} may not {wanted.name.lower()} {topic}")
+
+    def _publish_json(self, request: Request, caller: Caller) -> Reply:
         # ntfy's order: who is asking (401), is it a message (400), may they publish (403).
-        if request.method not in ("POST", "PUT") or request.path != "/":
-            raise refusal(NOT_FOUND)
-        token = self._authenticate(request)
-        document = self._parse(request.body)
-        topic = document["topic"]
-        with self._state:
-            allowed = topic not in self._protected or (
-                token is not None and topic in self._tokens.get(token, set())
-            )
-        if not allowed:
-            raise refusal(FORBIDDEN, f"{topic} needs a token allowed to publish to it")
-        _check_values(document)
-        return self._answer(request, document, token)
-
-    def _authenticate(self, request: Request) -> str | None:
-        """The bearer token, or None when anonymous; bad credentials are refused (401)."""
-        header = request.header("authorization")
-        if header is None:
-            return None
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        with self._state:
-            known = token in self._tokens
-        if scheme.lower() != "bearer" or not known:
-            raise refusal(UNAUTHORIZED, "unknown token or not a bearer token")
-        return token
-
-    def _parse(self, body: bytes) -> dict[str, Any]:
-        if len(body) > JSON_BODY_LIMIT:
-            raise refusal(JSON_TOO_LARGE)
-        try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise refusal(JSON_INVALID) from None
-        if not isinstance(document, dict):
-            raise refusal(JSON_INVALID, "body is not a JSON object")
-        for name, value in document.items():
-            check = FIELDS.get(name)
-            if check is None:
-                if self.strict:
-                    raise refusal(JSON_INVALID, f"unknown field {name!r} (ntfy ignores it)")
-                continue
-            if value is not None and not check(value):
-                raise refusal(JSON_INVALID, f"{name} has the wrong type")
+        document = decode(request.body, FIELDS, limit=JSON_BODY_LIMIT, strict=self.strict)
         topic = document.get("topic")
         if not isinstance(topic, str) or not _TOPIC.match(topic):
             raise refusal(TOPIC_INVALID, "topic must match ^[-_A-Za-z0-9]{1,64}$")
-        return document
+        self._authorize(caller, topic, Permission.WRITE)
+        _check_values(document)
+        return self._answer(request, document, caller)
 
-    def _answer(self, request: Request, document: dict[str, Any], token: str | None) -> Reply:
+    def _answer(self, request: Request, document: dict[str, Any], caller: Caller) -> Reply:
         topic = document["topic"]
         with self._state:
             script = self._scripts.get(topic)
@@ -226,35 +245,42 @@ class NtfyStandin(StandinServer[NtfyMessage]):
                 request=document,
                 response=response,
                 status=200 if outcome == OK else 0 if outcome == RESET else int(outcome),
-                token=token,
+                token=caller.token,
                 http_version=request.http_version,
                 received_at=self.now(),
+                user=caller.username,
             )
         )
         if outcome == RESET:
             return RESET_REPLY
         if response is not None:
-            return Response.json(200, response, (("access-control-allow-origin", "*"),))
-        retry_after = step.retry_after if step is not None else None
-        if outcome == 429 and retry_after is None:
-            retry_after = DEFAULT_RETRY_AFTER
-        extra = (("retry-after", str(retry_after)),) if retry_after is not None else ()
-        return error_response(SCRIPTED[int(outcome)], extra)
+            return Response.json(200, response, _CORS)
+        assert step is not None  # only a script fails a publish
+        return _scripted_error(step)
+
+
+def _scripted_error(step: Step) -> Response:
+    retry_after = step.retry_after
+    if step.outcome == 429 and retry_after is None:
+        retry_after = DEFAULT_RETRY_AFTER
+    extra = (("retry-after", str(retry_after)),) if retry_after is not None else ()
+    return error_response(SCRIPTED[int(step.outcome)], extra)
 
 
 def _check_values(document: Mapping[str, Any]) -> None:
-    """What ntfy's publish handler refuses once the JSON has decoded."""
-    priority = document.get("priority")
-    if priority is not None and not 0 <= priority <= 5:  # 0 is "not set", i.e. default (3)
-        raise refusal(PRIORITY_INVALID)
-    if document.get("email"):
-        raise refusal(EMAIL_DISABLED)
+    """What ntfy's publish handler refuses once the request has parsed, in the order of its
+    parsePublishParams."""
     attach = document.get("attach")
     if attach and not _URL.match(attach):
         raise refusal(ATTACHMENT_URL_INVALID)
     icon = document.get("icon")
     if icon and not _URL.match(icon):
         raise refusal(ICON_URL_INVALID)
+    if document.get("email"):
+        raise refusal(EMAIL_DISABLED)
+    priority = document.get("priority")
+    if priority is not None and not 0 <= priority <= 5:  # 0 is "not set", i.e. default (3)
+        raise refusal(PRIORITY_INVALID)
 
 
 def _message_json(document: Mapping[str, Any], now: int) -> dict[str, Any]:
