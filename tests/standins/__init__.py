@@ -21,7 +21,7 @@ decrypts and verifies VAPID with `pushgate.crypto`, and all use `pushgate.clock`
 from tests.standins._script import OK, RESET, Script, Step, always, fail_first, sequence
 from tests.standins._server import Rejection, Request, Response, StandinServer
 from tests.standins.fcm import FcmMessage, FcmStandin, make_service_account
-from tests.standins.ntfy import NtfyMessage, NtfyStandin
+from tests.standins.ntfy import NtfyAdminCall, NtfyMessage, NtfyStandin
 from tests.standins.ntfy_users import NtfyGrant, NtfyToken, NtfyUser
 from tests.standins.webpush import PushMessage, WebPushStandin, subscription_id
 
@@ -30,6 +30,7 @@ __all__ = [
     "RESET",
     "FcmMessage",
     "FcmStandin",
+    "NtfyAdminCall",
     "NtfyGrant",
     "NtfyMessage",
     "NtfyStandin",

@@ -1,8 +1,10 @@
-"""A stand-in for an ntfy server with access control: JSON publishing at `/` by users and
-tokens that ntfy's grants allow, checking what ntfy checks and answering with ntfy's JSON."""
+"""A stand-in for an ntfy server with access control: JSON publishing at `/` and the admin
+API (`/v1/users`, `/v1/users/access`), checking what ntfy checks and answering with ntfy's
+JSON."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import string
@@ -11,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tests.standins._ntfy_admin import ROUTES as ADMIN_ROUTES
 from tests.standins._ntfy_auth import Caller, authenticate
 from tests.standins._ntfy_errors import (
     ATTACHMENT_URL_INVALID,
@@ -21,6 +24,7 @@ from tests.standins._ntfy_errors import (
     PRIORITY_INVALID,
     SCRIPTED,
     TOPIC_INVALID,
+    UNAUTHORIZED,
     error_response,
     refusal,
 )
@@ -32,9 +36,10 @@ from tests.standins._ntfy_json import (
     is_string,
     is_string_list,
 )
+from tests.standins._recording import Recording
 from tests.standins._script import OK, RESET, Behaviour, Script, Step, as_script
 from tests.standins._server import RESET as RESET_REPLY
-from tests.standins._server import Reply, Request, Response, StandinServer
+from tests.standins._server import Refusal, Reply, Request, Response, StandinServer
 from tests.standins.ntfy_users import (
     EVERYONE,
     ROLE_ADMIN,
@@ -56,6 +61,7 @@ CACHE_DURATION = 12 * 3600
 MESSAGE_ID_LENGTH = 12
 _ID_ALPHABET = string.ascii_letters + string.digits
 OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503, 507})
+ADMIN_OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503})
 DEFAULT_RETRY_AFTER = 1
 _CORS = (("access-control-allow-origin", "*"),)
 _EVERYONE_NAMES = ("everyone", EVERYONE)  # how the CLI names the anonymous user
@@ -113,17 +119,28 @@ class NtfyMessage:
         return self.request.get("message")
 
 
+@dataclass(frozen=True, slots=True)
+class NtfyAdminCall:
+    """One request to the admin API, in order, and how it ended."""
+
+    route: str  # "PUT /v1/users/access"
+    request: Any  # the JSON body, or None when it was not JSON
+    status: int  # as answered; 0 when the connection was reset
+    applied: bool  # whether its change took effect (also when a script then failed it)
+
+
 class NtfyStandin(StandinServer[NtfyMessage]):
     """ntfy with an auth file, so with users, tokens and access control.
 
     `default_access` is ntfy's auth-default-access: "read-write" (its default, so topics
     are open), "deny-all", ... Set up what the CLI would (`add_user`, `issue_token`,
-    `allow`, `new_admin_token`); inspect with `users()`, `grants()`, `tokens()`, `may()`
-    and `messages()`.
+    `allow`, `new_admin_token`) or let pushgate use the admin API; inspect with `users()`,
+    `grants()`, `tokens()`, `may()`, `admin_calls()` and `messages()`.
 
-    Outcomes are scripted per topic with `script()`. `strict=True` (the default) also
-    refuses JSON fields ntfy does not know, which real ntfy silently ignores, so typos in
-    pushgate show up.
+    Scripts: `script(topic, ...)` for publishing, `script_admin(route, ...)` for an admin
+    route, with `applied=True` when the change should happen but the answer fail.
+    `strict=True` (the default) also refuses JSON fields ntfy does not know, which real
+    ntfy silently ignores, so typos in pushgate show up.
     """
 
     def __init__(
@@ -133,6 +150,8 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         self.strict = strict
         self._users = NtfyUsers(parse_permission(default_access), now=self.now)
         self._scripts: dict[str, Script] = {}
+        self._admin_scripts: dict[str, tuple[Script, bool]] = {}
+        self._admin_calls: Recording[NtfyAdminCall] = Recording(100_000)
         self._state = threading.Lock()
 
     # -- accounts, as the ntfy CLI makes them ------------------------------------------------
@@ -142,6 +161,10 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         if username in _EVERYONE_NAMES:
             raise ValueError("ntfy user add refuses this username")
         self._users.add_user(username, password, role)
+
+    def add_tier(self, code: str) -> None:
+        """`ntfy tier add`: a tier `PUT`/`POST /v1/users` may name."""
+        self._users.add_tier(code)
 
     def issue_token(self, username: str, *, label: str = "", expires: int = 0) -> str:
         """`ntfy token add`: a token for an existing user; `expires` in unix seconds, 0 never."""
@@ -198,6 +221,13 @@ class NtfyStandin(StandinServer[NtfyMessage]):
     def attempts(self, topic: str) -> int:
         return sum(1 for record in self.received() if record.topic == topic)
 
+    def admin_calls(self) -> tuple[NtfyAdminCall, ...]:
+        return self._admin_calls.items()
+
+    def clear(self) -> None:
+        super().clear()
+        self._admin_calls.clear()
+
     # -- scripts -----------------------------------------------------------------------------
 
     def script(self, topic: str, behaviour: Behaviour) -> None:
@@ -206,11 +236,26 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         with self._state:
             self._scripts[topic] = script
 
+    def script_admin(self, route: str, behaviour: Behaviour, *, applied: bool = False) -> None:
+        """What to answer an admin request that passed ntfy's admin check, e.g.
+        `script_admin("PUT /v1/users/access", fail_first(1, 500))`.
+
+        A failure is answered instead of doing the change, or with `applied=True` after
+        doing it (the change happened but the answer was lost)."""
+        if route not in ADMIN_ROUTES:
+            raise ValueError(f"unknown admin route {route!r}; use one of {sorted(ADMIN_ROUTES)}")
+        script = as_script(behaviour, ADMIN_OUTCOMES)
+        with self._state:
+            self._admin_scripts[route] = (script, applied)
+
     # -- serving -----------------------------------------------------------------------------
 
     async def handle(self, request: Request) -> Reply:
         # maybeAuthenticate runs before routing: bad credentials are a 401 on any path.
         caller = authenticate(self._users, request)
+        route = f"{request.method} {request.path}"
+        if route in ADMIN_ROUTES:
+            return self._admin(request, route, caller)
         if request.method in ("POST", "PUT") and request.path == "/":
             return self._publish_json(request, caller)
         raise refusal(NOT_FOUND)
@@ -230,6 +275,39 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         self._authorize(caller, topic, Permission.WRITE)
         _check_values(document)
         return self._answer(request, document, caller)
+
+    def _admin(self, request: Request, route: str, caller: Caller) -> Reply:
+        if caller.user is None or caller.user.role != ROLE_ADMIN:  # ensureAdmin
+            self._log_admin(request, route, 401, applied=False)
+            raise refusal(UNAUTHORIZED, f"{route} needs an admin")
+        with self._state:
+            scripted = self._admin_scripts.get(route)
+        script, apply_first = scripted if scripted is not None else (None, False)
+        step = script.next_step() if script is not None else None
+        failure = step if step is not None and not step.succeeds else None
+        if failure is not None and not apply_first:
+            return self._admin_failure(request, route, failure, applied=False)
+        try:
+            payload = ADMIN_ROUTES[route](self._users, request.body, self.strict)
+        except Refusal as refused:
+            self._log_admin(request, route, refused.response.status, applied=False)
+            raise
+        if failure is not None:
+            return self._admin_failure(request, route, failure, applied=True)
+        self._log_admin(request, route, 200, applied=True)
+        return Response.json(200, payload, _CORS)
+
+    def _admin_failure(self, request: Request, route: str, step: Step, *, applied: bool) -> Reply:
+        outcome = step.outcome
+        self._log_admin(request, route, 0 if outcome == RESET else int(outcome), applied=applied)
+        return RESET_REPLY if outcome == RESET else _scripted_error(step)
+
+    def _log_admin(self, request: Request, route: str, status: int, *, applied: bool) -> None:
+        try:
+            body = json.loads(request.body) if request.body else None
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        self._admin_calls.append(NtfyAdminCall(route, body, status, applied))
 
     def _answer(self, request: Request, document: dict[str, Any], caller: Caller) -> Reply:
         topic = document["topic"]
