@@ -31,6 +31,12 @@ ATTACHMENT_URL_INVALID = (
     "invalid request: attachment URL is invalid",
     f"{_PUBLISH_DOCS}#attachments",
 )
+ATTACHMENTS_DISALLOWED = (
+    40014,
+    400,
+    "invalid request: attachments not allowed",
+    "https://ntfy.sh/docs/config/#attachments",
+)
 ICON_URL_INVALID = (40021, 400, "invalid request: icon URL is invalid", f"{_PUBLISH_DOCS}#icons")
 JSON_INVALID = (40024, 400, "invalid request: request body must be valid JSON", "")
 PERMISSION_INVALID = (40025, 400, "invalid request: incorrect permission string", "")

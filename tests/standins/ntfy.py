@@ -1,6 +1,6 @@
-"""A stand-in for an ntfy server with access control: JSON publishing at `/` and the admin
-API (`/v1/users`, `/v1/users/access`), checking what ntfy checks and answering with ntfy's
-JSON."""
+"""A stand-in for an ntfy server with access control: publishing (JSON at `/`, or to
+`/<topic>`), polling (`GET /<topics>/json?poll=1`) and the admin API (`/v1/users`,
+`/v1/users/access`), checking what ntfy checks and answering with ntfy's JSON."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.standins._ntfy_admin import ROUTES as ADMIN_ROUTES
 from tests.standins._ntfy_auth import Caller, authenticate
 from tests.standins._ntfy_errors import (
     ATTACHMENT_URL_INVALID,
+    ATTACHMENTS_DISALLOWED,
     EMAIL_DISABLED,
     FORBIDDEN,
     ICON_URL_INVALID,
@@ -36,6 +37,8 @@ from tests.standins._ntfy_json import (
     is_string,
     is_string_list,
 )
+from tests.standins._ntfy_params import parse_priority, read_bool_param, read_param
+from tests.standins._ntfy_poll import parse_filters, parse_since, select
 from tests.standins._recording import Recording
 from tests.standins._script import OK, RESET, Behaviour, Script, Step, as_script
 from tests.standins._server import RESET as RESET_REPLY
@@ -54,6 +57,8 @@ from tests.standins.ntfy_users import (
 
 # ntfy server/server.go and server/topic.go.
 _TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
+_TOPIC_PATH = re.compile(r"^/[-_A-Za-z0-9]{1,64}$")
+_JSON_PATH = re.compile(r"^/[-_A-Za-z0-9]{1,64}(,[-_A-Za-z0-9]{1,64})*/json$")
 _URL = re.compile(r"^https?://")
 MESSAGE_LIMIT = 4096
 JSON_BODY_LIMIT = 2 * MESSAGE_LIMIT  # ntfy reads at most twice the message limit as JSON
@@ -64,6 +69,7 @@ OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503, 507})
 ADMIN_OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503})
 DEFAULT_RETRY_AFTER = 1
 _CORS = (("access-control-allow-origin", "*"),)
+_NDJSON = (("content-type", "application/x-ndjson; charset=utf-8"), *_CORS)
 _EVERYONE_NAMES = ("everyone", EVERYONE)  # how the CLI names the anonymous user
 
 # ntfy's publishMessage: Go's decoder refuses a wrong type (null is the zero value).
@@ -82,6 +88,8 @@ FIELDS = {
     "delay": is_string,
     "email": is_string,
     "call": is_string,
+    "cache": is_string,
+    "firebase": is_string,
 }
 
 
@@ -90,13 +98,15 @@ class NtfyMessage:
     """One valid publish and what the stand-in answered."""
 
     topic: str
-    request: Mapping[str, Any]  # the JSON as posted
+    # The JSON as posted; for `POST /<topic>`, its parameters as the equivalent JSON.
+    request: Mapping[str, Any]
     response: Mapping[str, Any] | None  # ntfy's message JSON when delivered
     status: int  # 200 delivered; a scripted status; 0 when the connection was reset
     token: str | None  # the token it was published with (Bearer, or Basic with no user)
     http_version: str
     received_at: float
     user: str | None = None  # who published it; None when anonymous
+    cached: bool = True  # False for "cache": "no": delivered, but no poll will see it
 
     @property
     def delivered(self) -> bool:
@@ -258,6 +268,10 @@ class NtfyStandin(StandinServer[NtfyMessage]):
             return self._admin(request, route, caller)
         if request.method in ("POST", "PUT") and request.path == "/":
             return self._publish_json(request, caller)
+        if request.method in ("POST", "PUT") and _TOPIC_PATH.match(request.path):
+            return self._publish_to_path(request, caller)
+        if request.method == "GET" and _JSON_PATH.match(request.path):
+            return self._poll(request, caller)
         raise refusal(NOT_FOUND)
 
     def _authorize(self, caller: Caller, topic: str, wanted: Permission) -> None:
@@ -275,6 +289,42 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         self._authorize(caller, topic, Permission.WRITE)
         _check_values(document)
         return self._answer(request, document, caller)
+
+    def _publish_to_path(self, request: Request, caller: Caller) -> Reply:
+        topic = request.path[1:]
+        self._authorize(caller, topic, Permission.WRITE)
+        document = _document_from_params(request, topic)
+        _check_values(document)
+        # handlePublishBody: a body over the limit or not UTF-8 is a file, and the stand-in
+        # (like ntfy without attachment-cache-dir) takes none. A body wins over ?message=.
+        try:
+            body = request.body.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise refusal(ATTACHMENTS_DISALLOWED, "a body that is not UTF-8 is a file") from None
+        if len(request.body) > MESSAGE_LIMIT:
+            raise refusal(ATTACHMENTS_DISALLOWED, "a body over the message limit is a file")
+        if body:
+            document["message"] = body
+        return self._answer(request, document, caller)
+
+    def _poll(self, request: Request, caller: Caller) -> Reply:
+        topics = [topic for topic in request.path[1 : -len("/json")].split(",") if topic]
+        for topic in topics:
+            self._authorize(caller, topic, Permission.READ)
+        now = self.now()
+        poll = read_bool_param(request, False, "x-poll", "poll", "po")
+        since = parse_since(request, poll=poll, now=now)
+        filters = parse_filters(request)
+        if not poll:
+            raise NotImplementedError("the ntfy stand-in answers polls only (?poll=1)")
+        cached = [
+            record.response
+            for record in self.delivered()
+            if record.cached and record.response is not None and record.response["expires"] >= now
+        ]
+        lines = select(cached, topics, since, filters)
+        body = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+        return Response(200, body.encode(), _NDJSON)
 
     def _admin(self, request: Request, route: str, caller: Caller) -> Reply:
         if caller.user is None or caller.user.role != ROLE_ADMIN:  # ensureAdmin
@@ -316,7 +366,8 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         step = script.next_step() if script is not None else None
         outcome = step.outcome if step is not None else OK
         now = int(self.now())
-        response = _message_json(document, now) if outcome == OK else None
+        cached = _cached(document)
+        response = _message_json(document, now, cached=cached) if outcome == OK else None
         self._record(
             NtfyMessage(
                 topic=topic,
@@ -327,6 +378,7 @@ class NtfyStandin(StandinServer[NtfyMessage]):
                 http_version=request.http_version,
                 received_at=self.now(),
                 user=caller.username,
+                cached=cached,
             )
         )
         if outcome == RESET:
@@ -345,6 +397,39 @@ def _scripted_error(step: Step) -> Response:
     return error_response(SCRIPTED[int(step.outcome)], extra)
 
 
+def _document_from_params(request: Request, topic: str) -> dict[str, Any]:
+    """parsePublishParams for the parameters the stand-in knows, as the equivalent JSON
+    (others are ignored)."""
+    try:
+        priority = parse_priority(read_param(request, "x-priority", "priority", "prio", "p"))
+    except ValueError:
+        priority = -1  # refused by _check_values, after the checks ntfy makes first
+    tags = [t.strip() for t in read_param(request, "x-tags", "tags", "tag", "ta").split(",")]
+    markdown = read_bool_param(request, False, "x-markdown", "markdown", "md")
+    content_type = read_param(request, "content-type", "content_type").lower()
+    fields: dict[str, Any] = {
+        "topic": topic,
+        "message": read_param(request, "x-message", "message", "m").replace("\\n", "\n"),
+        "title": read_param(request, "x-title", "title", "t"),
+        "priority": priority,
+        "tags": [tag for tag in tags if tag],
+        "click": read_param(request, "x-click", "click"),
+        "icon": read_param(request, "x-icon", "icon"),
+        "attach": read_param(request, "x-attach", "attach", "a"),
+        "filename": read_param(request, "x-filename", "filename", "file", "f"),
+        "email": read_param(request, "x-email", "x-e-mail", "email", "e-mail", "mail", "e"),
+        "markdown": markdown or content_type == "text/markdown",
+        "cache": read_param(request, "x-cache", "cache"),
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+def _cached(document: Mapping[str, Any]) -> bool:
+    """readBoolParam(r, true, "x-cache", "cache"): anything but 1/yes/true turns it off."""
+    value = str(document.get("cache") or "").strip().lower()
+    return value == "" or value in ("1", "yes", "true")
+
+
 def _check_values(document: Mapping[str, Any]) -> None:
     """What ntfy's publish handler refuses once the request has parsed, in the order of its
     parsePublishParams."""
@@ -359,20 +444,26 @@ def _check_values(document: Mapping[str, Any]) -> None:
     priority = document.get("priority")
     if priority is not None and not 0 <= priority <= 5:  # 0 is "not set", i.e. default (3)
         raise refusal(PRIORITY_INVALID)
+    # handlePublishBody: a message over the limit, or a filename without a URL, makes the
+    # body a file, and the stand-in (like ntfy without attachment-cache-dir) takes none.
+    too_long = len((document.get("message") or "").encode()) > MESSAGE_LIMIT
+    if too_long or (document.get("filename") and not attach):
+        raise refusal(ATTACHMENTS_DISALLOWED, "the message would be an attachment")
 
 
-def _message_json(document: Mapping[str, Any], now: int) -> dict[str, Any]:
-    """ntfy's message JSON for a publish: empty fields are left out, as Go's omitempty does."""
+def _message_json(document: Mapping[str, Any], now: int, *, cached: bool) -> dict[str, Any]:
+    """ntfy's message JSON for a publish: empty fields are left out, as Go's omitempty does;
+    the message is trimmed, and "triggered" when empty (handleBodyAsTextMessage)."""
     message: dict[str, Any] = {
         "id": "".join(secrets.choice(_ID_ALPHABET) for _ in range(MESSAGE_ID_LENGTH)),
         "time": now,
-        "expires": now + CACHE_DURATION,
-        "event": "message",
-        "topic": document["topic"],
     }
+    if cached:  # an uncached message has no expiry, and omitempty leaves it out
+        message["expires"] = now + CACHE_DURATION
+    message |= {"event": "message", "topic": document["topic"]}
     optional = {
         "title": document.get("title"),
-        "message": document.get("message") or "triggered",
+        "message": (document.get("message") or "").strip() or "triggered",
         "priority": document.get("priority"),
         "tags": document.get("tags"),
         "click": document.get("click"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import httpx
@@ -30,6 +31,11 @@ def poll(
     http: httpx.Client, ntfy: NtfyStandin, topics: str, headers: dict[str, str] | None = None
 ) -> httpx.Response:
     return http.get(f"{ntfy.url}/{topics}/json", params={"poll": "1"}, headers=headers or {})
+
+
+def events(reply: httpx.Response) -> list[dict[str, Any]]:
+    assert reply.status_code == 200, reply.text
+    return [json.loads(line) for line in reply.text.splitlines()]
 
 
 def error_of(reply: httpx.Response) -> tuple[int, int]:
@@ -167,3 +173,181 @@ def test_ntfy_refuses_an_expired_token(http: httpx.Client, private_ntfy: NtfySta
     token = private_ntfy.issue_token("pushgate", expires=int(private_ntfy.now()) - 1)
 
     assert error_of(publish(http, private_ntfy, {"topic": "pg_x"}, bearer(token))) == (401, 40101)
+
+
+# -- polling ----------------------------------------------------------------------------------
+
+
+def test_ntfy_user_reads_the_message_published_to_its_topic(
+    http: httpx.Client, private_ntfy: NtfyStandin, publisher: str, reader: dict[str, str]
+) -> None:
+    published = publish(
+        http,
+        private_ntfy,
+        {"topic": "pg_alice", "title": "Test", "message": "hello"},
+        bearer(publisher),
+    ).json()
+
+    reply = poll(http, private_ntfy, "pg_alice", reader)
+
+    assert reply.headers["content-type"] == "application/x-ndjson; charset=utf-8"
+    assert events(reply) == [published]
+    assert published["event"] == "message"
+    assert (published["title"], published["message"]) == ("Test", "hello")
+
+
+def test_ntfy_other_user_may_not_read_the_topic(
+    http: httpx.Client, private_ntfy: NtfyStandin, publisher: str, reader: dict[str, str]
+) -> None:
+    private_ntfy.add_user("bob", "bob-password")
+    private_ntfy.allow("bob", "pg_bob", "read-only")
+    publish(http, private_ntfy, {"topic": "pg_alice"}, bearer(publisher))
+
+    reply = poll(http, private_ntfy, "pg_alice", basic("bob", "bob-password"))
+
+    assert error_of(reply) == (403, 40301)
+
+
+def test_ntfy_anonymous_poll_is_refused_with_403_not_401(
+    http: httpx.Client, private_ntfy: NtfyStandin
+) -> None:
+    assert error_of(poll(http, private_ntfy, "pg_alice")) == (403, 40301)
+
+
+def test_ntfy_write_only_publisher_may_not_read(
+    http: httpx.Client, private_ntfy: NtfyStandin, publisher: str
+) -> None:
+    assert error_of(poll(http, private_ntfy, "pg_alice", bearer(publisher))) == (403, 40301)
+
+
+def test_ntfy_poll_of_several_topics_needs_read_on_each(
+    http: httpx.Client, private_ntfy: NtfyStandin, reader: dict[str, str]
+) -> None:
+    assert error_of(poll(http, private_ntfy, "pg_alice,pg_bob", reader)) == (403, 40301)
+
+
+def test_ntfy_poll_answers_nothing_for_a_quiet_topic(
+    http: httpx.Client, private_ntfy: NtfyStandin, reader: dict[str, str]
+) -> None:
+    reply = poll(http, private_ntfy, "pg_alice", reader)
+
+    assert (reply.status_code, reply.text) == (200, "")
+
+
+def test_ntfy_poll_since_a_message_id_answers_the_later_ones(
+    http: httpx.Client, ntfy: NtfyStandin
+) -> None:
+    first, second = (
+        publish(http, ntfy, {"topic": "news", "message": text}).json() for text in ("1", "2")
+    )
+
+    after_first = http.get(f"{ntfy.url}/news/json?poll=1&since={first['id']}")
+    nothing = http.get(f"{ntfy.url}/news/json?poll=1&since=none")
+
+    assert [event["id"] for event in events(after_first)] == [second["id"]]
+    assert events(nothing) == []
+
+
+@pytest.mark.parametrize(("since", "expected"), [("latest", ["2"]), ("1h", ["1", "2"])])
+def test_ntfy_poll_since_latest_or_a_duration(
+    http: httpx.Client, ntfy: NtfyStandin, since: str, expected: list[str]
+) -> None:
+    for text in ("1", "2"):
+        publish(http, ntfy, {"topic": "news", "message": text})
+
+    reply = http.get(f"{ntfy.url}/news/json", headers={"X-Poll": "1", "X-Since": since})
+
+    assert [event["message"] for event in events(reply)] == expected
+
+
+def test_ntfy_poll_filters_by_title(http: httpx.Client, ntfy: NtfyStandin) -> None:
+    publish(http, ntfy, {"topic": "news", "title": "a"})
+    publish(http, ntfy, {"topic": "news", "title": "b"})
+
+    reply = http.get(f"{ntfy.url}/news/json?poll=1&title=b")
+
+    assert [event["title"] for event in events(reply)] == ["b"]
+
+
+def test_ntfy_poll_refuses_an_unparseable_since(http: httpx.Client, ntfy: NtfyStandin) -> None:
+    reply = http.get(f"{ntfy.url}/news/json?poll=1&since=yesterday")
+
+    assert error_of(reply) == (400, 40008)
+
+
+def test_ntfy_poll_does_not_see_an_uncached_message(http: httpx.Client, ntfy: NtfyStandin) -> None:
+    published = publish(http, ntfy, {"topic": "news", "cache": "no"}).json()
+
+    assert "expires" not in published
+    assert events(http.get(f"{ntfy.url}/news/json?poll=1")) == []
+    assert len(ntfy.messages("news")) == 1
+
+
+def test_ntfy_stand_in_says_it_cannot_stream(http: httpx.Client) -> None:
+    with NtfyStandin() as ntfy:
+        reply = http.get(f"{ntfy.url}/news/json")
+
+        assert reply.status_code == 500
+        assert "polls only" in ntfy.errors()[0]
+
+
+# -- publishing to /<topic> -------------------------------------------------------------------
+
+
+def test_ntfy_publishes_the_body_to_the_topic_in_the_path(
+    http: httpx.Client, private_ntfy: NtfyStandin, publisher: str, reader: dict[str, str]
+) -> None:
+    headers = {**bearer(publisher), "Title": "Test", "X-Priority": "high", "Tags": "a, b"}
+
+    reply = http.post(f"{private_ntfy.url}/pg_alice", content=b"  hello\n", headers=headers)
+
+    assert reply.status_code == 200
+    (event,) = events(poll(http, private_ntfy, "pg_alice", reader))
+    expected = {"title": "Test", "message": "hello", "priority": 4, "tags": ["a", "b"]}
+    assert {name: event[name] for name in expected} == expected
+
+
+def test_ntfy_path_publish_takes_the_message_parameter_when_the_body_is_empty(
+    http: httpx.Client, ntfy: NtfyStandin
+) -> None:
+    reply = http.post(f"{ntfy.url}/news?message=one\\ntwo")
+
+    assert reply.json()["message"] == "one\ntwo"
+
+
+def test_ntfy_trims_the_message_and_triggers_an_empty_one(
+    http: httpx.Client, ntfy: NtfyStandin
+) -> None:
+    trimmed = publish(http, ntfy, {"topic": "news", "message": "  hi \n"}).json()
+    blank = publish(http, ntfy, {"topic": "news", "message": "   "}).json()
+
+    assert (trimmed["message"], blank["message"]) == ("hi", "triggered")
+
+
+def test_ntfy_path_publish_needs_write_access(
+    http: httpx.Client, private_ntfy: NtfyStandin, reader: dict[str, str]
+) -> None:
+    reply = http.put(f"{private_ntfy.url}/pg_alice", content=b"hi", headers=reader)
+
+    assert error_of(reply) == (403, 40301)
+
+
+def test_ntfy_path_publish_refuses_an_unknown_priority(
+    http: httpx.Client, ntfy: NtfyStandin
+) -> None:
+    reply = http.post(f"{ntfy.url}/news?priority=loud", content=b"hi")
+
+    assert error_of(reply) == (400, 40007)
+
+
+def test_ntfy_refuses_a_message_it_would_have_to_attach(
+    http: httpx.Client, ntfy: NtfyStandin
+) -> None:
+    as_json = publish(http, ntfy, {"topic": "news", "message": "x" * 4097})
+    as_body = http.post(f"{ntfy.url}/news", content=b"x" * 4097)
+
+    file_name_only = publish(http, ntfy, {"topic": "news", "filename": "a.txt"})
+
+    assert error_of(as_json) == (400, 40014)
+    assert error_of(as_body) == (400, 40014)
+    assert error_of(file_name_only) == (400, 40014)
