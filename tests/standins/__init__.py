@@ -10,6 +10,14 @@ what the real service checks and can answer every error class it has:
         ...
         assert fcm.deliveries()[("ntf_1", "token-3")] == 1
 
+The ntfy stand-in also has ntfy's users and access control and its admin API:
+
+    with NtfyStandin(default_access="deny-all") as ntfy:
+        admin = ntfy.new_admin_token()              # for /v1/users, /v1/users/access
+        ntfy.script_admin("PUT /v1/users/access", fail_first(1, 500))
+        ...
+        assert [user.username for user in ntfy.users()] == ["admin"]  # the rest rolled back
+
 Scripts: an outcome string/status answered every time, or `always`, `fail_first`,
 `sequence`. "reset" drops the connection (HTTP/1.1) or resets the stream (HTTP/2).
 `tests.standins.reference` builds correct requests without pushgate's code.

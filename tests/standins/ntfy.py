@@ -184,8 +184,11 @@ class NtfyStandin(StandinServer[NtfyMessage]):
 
     def new_admin_token(self, username: str = "admin") -> str:
         """A token of an admin user (created, with a random password, if missing)."""
-        if username not in {user.username for user in self.users()}:
+        roles = {user.username: user.role for user in self.users()}
+        if username not in roles:
             self.add_user(username, secrets.token_urlsafe(16), role=ROLE_ADMIN)
+        elif roles[username] != ROLE_ADMIN:
+            raise ValueError(f"{username} is not an admin")
         return self.issue_token(username, label="stand-in admin")
 
     def allow(self, username: str, topic: str, permission: str) -> None:

@@ -476,3 +476,13 @@ def test_ntfy_admin_script_refuses_an_unknown_route(private_ntfy: NtfyStandin) -
         private_ntfy.script_admin("PATCH /v1/users", 500)
     with pytest.raises(ValueError, match="unknown outcome"):
         private_ntfy.script_admin("GET /v1/users", 507)
+
+
+def test_ntfy_new_admin_token_refuses_to_hand_a_user_an_admin_token(
+    private_ntfy: NtfyStandin,
+) -> None:
+    private_ntfy.add_user("alice", "pw")
+
+    with pytest.raises(ValueError, match="not an admin"):
+        private_ntfy.new_admin_token("alice")
+    assert private_ntfy.new_admin_token() != private_ntfy.new_admin_token()
