@@ -10,6 +10,14 @@ what the real service checks and can answer every error class it has:
         ...
         assert fcm.deliveries()[("ntf_1", "token-3")] == 1
 
+The ntfy stand-in also has ntfy's users and access control and its admin API:
+
+    with NtfyStandin(default_access="deny-all") as ntfy:
+        admin = ntfy.new_admin_token()              # for /v1/users, /v1/users/access
+        ntfy.script_admin("PUT /v1/users/access", fail_first(1, 500))
+        ...
+        assert [user.username for user in ntfy.users()] == ["admin"]  # the rest rolled back
+
 Scripts: an outcome string/status answered every time, or `always`, `fail_first`,
 `sequence`. "reset" drops the connection (HTTP/1.1) or resets the stream (HTTP/2).
 `tests.standins.reference` builds correct requests without pushgate's code.
@@ -21,7 +29,8 @@ decrypts and verifies VAPID with `pushgate.crypto`, and all use `pushgate.clock`
 from tests.standins._script import OK, RESET, Script, Step, always, fail_first, sequence
 from tests.standins._server import Rejection, Request, Response, StandinServer
 from tests.standins.fcm import FcmMessage, FcmStandin, make_service_account
-from tests.standins.ntfy import NtfyMessage, NtfyStandin
+from tests.standins.ntfy import NtfyAdminCall, NtfyMessage, NtfyStandin
+from tests.standins.ntfy_users import NtfyGrant, NtfyToken, NtfyUser
 from tests.standins.webpush import PushMessage, WebPushStandin, subscription_id
 
 __all__ = [
@@ -29,8 +38,12 @@ __all__ = [
     "RESET",
     "FcmMessage",
     "FcmStandin",
+    "NtfyAdminCall",
+    "NtfyGrant",
     "NtfyMessage",
     "NtfyStandin",
+    "NtfyToken",
+    "NtfyUser",
     "PushMessage",
     "Rejection",
     "Request",

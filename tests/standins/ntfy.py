@@ -1,5 +1,6 @@
-"""A stand-in for an ntfy server's JSON publishing API (`POST /` with a JSON message) that
-checks what ntfy checks and answers with ntfy's message and error JSON."""
+"""A stand-in for an ntfy server with access control: publishing (JSON at `/`, or to
+`/<topic>`), polling (`GET /<topics>/json?poll=1`) and the admin API (`/v1/users`,
+`/v1/users/access`), checking what ntfy checks and answering with ntfy's JSON."""
 
 from __future__ import annotations
 
@@ -8,88 +9,87 @@ import re
 import secrets
 import string
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from tests.standins._script import OK, RESET, Behaviour, Script, as_script
+from tests.standins._ntfy_admin import ROUTES as ADMIN_ROUTES
+from tests.standins._ntfy_auth import Caller, authenticate
+from tests.standins._ntfy_errors import (
+    ATTACHMENT_URL_INVALID,
+    ATTACHMENTS_DISALLOWED,
+    EMAIL_DISABLED,
+    FORBIDDEN,
+    ICON_URL_INVALID,
+    NOT_FOUND,
+    PRIORITY_INVALID,
+    SCRIPTED,
+    TOPIC_INVALID,
+    UNAUTHORIZED,
+    error_response,
+    refusal,
+)
+from tests.standins._ntfy_json import (
+    decode,
+    is_boolean,
+    is_integer,
+    is_object_list,
+    is_string,
+    is_string_list,
+)
+from tests.standins._ntfy_params import parse_priority, read_bool_param, read_param
+from tests.standins._ntfy_poll import parse_filters, parse_since, select
+from tests.standins._recording import Recording
+from tests.standins._script import OK, RESET, Behaviour, Script, Step, as_script
 from tests.standins._server import RESET as RESET_REPLY
 from tests.standins._server import Refusal, Reply, Request, Response, StandinServer
+from tests.standins.ntfy_users import (
+    EVERYONE,
+    ROLE_ADMIN,
+    ROLE_USER,
+    NtfyGrant,
+    NtfyToken,
+    NtfyUser,
+    NtfyUsers,
+    Permission,
+    parse_permission,
+)
 
-# ntfy server/topic.go and server/server.go.
+# ntfy server/server.go and server/topic.go.
 _TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
-_URL = re.compile(r"^https?://.+")
+_TOPIC_PATH = re.compile(r"^/[-_A-Za-z0-9]{1,64}$")
+_JSON_PATH = re.compile(r"^/[-_A-Za-z0-9]{1,64}(,[-_A-Za-z0-9]{1,64})*/json$")
+_URL = re.compile(r"^https?://")
 MESSAGE_LIMIT = 4096
 JSON_BODY_LIMIT = 2 * MESSAGE_LIMIT  # ntfy reads at most twice the message limit as JSON
 CACHE_DURATION = 12 * 3600
 MESSAGE_ID_LENGTH = 12
 _ID_ALPHABET = string.ascii_letters + string.digits
 OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503, 507})
+ADMIN_OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503})
 DEFAULT_RETRY_AFTER = 1
-
-# ntfy's errHTTP values: (code, http status, error, link).
-_DOCS = "https://ntfy.sh/docs/publish/"
-NOT_FOUND = (40401, 404, "page not found", "")
-JSON_INVALID = (40024, 400, "invalid request: request body must be valid JSON", "")
-TOPIC_INVALID = (40009, 400, "invalid request: topic invalid", "")
-PRIORITY_INVALID = (40007, 400, "invalid priority parameter", f"{_DOCS}#message-priority")
-EMAIL_DISABLED = (
-    40001,
-    400,
-    "e-mail notifications are not enabled",
-    "https://ntfy.sh/docs/config/#e-mail-notifications",
-)
-ATTACHMENT_URL_INVALID = (40013, 400, "invalid request: attachment URL is invalid", "")
-ICON_URL_INVALID = (40021, 400, "invalid request: icon URL is invalid", f"{_DOCS}#icons")
-UNAUTHORIZED = (40101, 401, "unauthorized", f"{_DOCS}#authentication")
-FORBIDDEN = (40301, 403, "forbidden", f"{_DOCS}#authentication")
-JSON_TOO_LARGE = (41303, 413, "JSON body too large", "")
-_SCRIPTED = {
-    429: (42901, 429, "limit reached: too many requests, please be nice", f"{_DOCS}#limitations"),
-    500: (50001, 500, "internal server error", ""),
-    502: (50201, 502, "bad gateway", ""),
-    503: (50301, 503, "service unavailable", ""),
-    507: (50701, 507, "insufficient storage", ""),
-}
-ErrorSpec = tuple[int, int, str, str]
-
-
-def _string(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _string_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _object_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
-
-
-def _boolean(value: Any) -> bool:
-    return isinstance(value, bool)
-
+_CORS = (("access-control-allow-origin", "*"),)
+_NDJSON = (("content-type", "application/x-ndjson; charset=utf-8"), *_CORS)
+_EVERYONE_NAMES = ("everyone", EVERYONE)  # how the CLI names the anonymous user
 
 # ntfy's publishMessage: Go's decoder refuses a wrong type (null is the zero value).
-FIELDS: Mapping[str, Callable[[Any], bool]] = {
-    "topic": _string,
-    "message": _string,
-    "title": _string,
-    "tags": _string_list,
-    "priority": _integer,
-    "actions": _object_list,
-    "click": _string,
-    "attach": _string,
-    "markdown": _boolean,
-    "icon": _string,
-    "filename": _string,
-    "delay": _string,
-    "email": _string,
-    "call": _string,
+FIELDS = {
+    "topic": is_string,
+    "message": is_string,
+    "title": is_string,
+    "tags": is_string_list,
+    "priority": is_integer,
+    "actions": is_object_list,
+    "click": is_string,
+    "attach": is_string,
+    "markdown": is_boolean,
+    "icon": is_string,
+    "filename": is_string,
+    "delay": is_string,
+    "email": is_string,
+    "call": is_string,
+    "cache": is_string,
+    "firebase": is_string,
 }
 
 
@@ -98,12 +98,15 @@ class NtfyMessage:
     """One valid publish and what the stand-in answered."""
 
     topic: str
-    request: Mapping[str, Any]  # the JSON as posted
+    # The JSON as posted; for `POST /<topic>`, its parameters as the equivalent JSON.
+    request: Mapping[str, Any]
     response: Mapping[str, Any] | None  # ntfy's message JSON when delivered
     status: int  # 200 delivered; a scripted status; 0 when the connection was reset
-    token: str | None  # the bearer token it was published with
+    token: str | None  # the token it was published with (Bearer, or Basic with no user)
     http_version: str
     received_at: float
+    user: str | None = None  # who published it; None when anonymous
+    cached: bool = True  # False for "cache": "no": delivered, but no poll will see it
 
     @property
     def delivered(self) -> bool:
@@ -126,45 +129,104 @@ class NtfyMessage:
         return self.request.get("message")
 
 
-class NtfyStandin(StandinServer[NtfyMessage]):
-    """ntfy's JSON publishing at `POST /` (and `PUT /`).
+@dataclass(frozen=True, slots=True)
+class NtfyAdminCall:
+    """One request to the admin API, in order, and how it ended."""
 
-    Topics are open unless `protect_topic()` makes them require a bearer token. Outcomes are
-    scripted per topic with `script()`. `strict=True` (the default) also refuses JSON fields
-    ntfy does not know, which real ntfy silently ignores, so typos in pushgate show up.
+    route: str  # "PUT /v1/users/access"
+    request: Any  # the JSON body, or None when it was not JSON
+    status: int  # as answered; 0 when the connection was reset
+    applied: bool  # whether its change took effect (also when a script then failed it)
+
+
+class NtfyStandin(StandinServer[NtfyMessage]):
+    """ntfy with an auth file, so with users, tokens and access control.
+
+    `default_access` is ntfy's auth-default-access: "read-write" (its default, so topics
+    are open), "deny-all", ... Set up what the CLI would (`add_user`, `issue_token`,
+    `allow`, `new_admin_token`) or let pushgate use the admin API; inspect with `users()`,
+    `grants()`, `tokens()`, `may()`, `admin_calls()` and `messages()`.
+
+    Scripts: `script(topic, ...)` for publishing, `script_admin(route, ...)` for an admin
+    route, with `applied=True` when the change should happen but the answer fail.
+    `strict=True` (the default) also refuses JSON fields ntfy does not know, which real
+    ntfy silently ignores, so typos in pushgate show up.
     """
 
-    def __init__(self, *, strict: bool = True, **options: Any) -> None:
+    def __init__(
+        self, *, strict: bool = True, default_access: str = "read-write", **options: Any
+    ) -> None:
         super().__init__(**options)
         self.strict = strict
-        self._tokens: dict[str, set[str]] = {}  # token -> topics it may publish to
-        self._protected: set[str] = set()
+        self._users = NtfyUsers(parse_permission(default_access), now=self.now)
         self._scripts: dict[str, Script] = {}
+        self._admin_scripts: dict[str, tuple[Script, bool]] = {}
+        self._admin_calls: Recording[NtfyAdminCall] = Recording(100_000)
         self._state = threading.Lock()
 
+    # -- accounts, as the ntfy CLI makes them ------------------------------------------------
+
+    def add_user(self, username: str, password: str, *, role: str = ROLE_USER) -> None:
+        """`ntfy user add` (which refuses "everyone" and "*"); role "user" or "admin"."""
+        if username in _EVERYONE_NAMES:
+            raise ValueError("ntfy user add refuses this username")
+        self._users.add_user(username, password, role)
+
+    def add_tier(self, code: str) -> None:
+        """`ntfy tier add`: a tier `PUT`/`POST /v1/users` may name."""
+        self._users.add_tier(code)
+
+    def issue_token(self, username: str, *, label: str = "", expires: int = 0) -> str:
+        """`ntfy token add`: a token for an existing user; `expires` in unix seconds, 0 never."""
+        if username in _EVERYONE_NAMES:
+            raise ValueError("ntfy token add refuses this username")
+        return self._users.create_token(username, label, expires).value
+
+    def new_admin_token(self, username: str = "admin") -> str:
+        """A token of an admin user (created, with a random password, if missing)."""
+        roles = {user.username: user.role for user in self.users()}
+        if username not in roles:
+            self.add_user(username, secrets.token_urlsafe(16), role=ROLE_ADMIN)
+        elif roles[username] != ROLE_ADMIN:
+            raise ValueError(f"{username} is not an admin")
+        return self.issue_token(username, label="stand-in admin")
+
+    def allow(self, username: str, topic: str, permission: str) -> None:
+        """`ntfy access USER TOPIC PERMISSION`; "everyone" or "*" for anonymous users."""
+        name = EVERYONE if username in _EVERYONE_NAMES else username
+        self._users.allow_access(name, topic, parse_permission(permission))
+
     def new_token(self) -> str:
-        """A valid access token with no permissions yet (`tk_` + 29 characters, as ntfy's)."""
-        token = "tk_" + "".join(
-            secrets.choice(string.ascii_lowercase + string.digits) for _ in range(29)
-        )
-        with self._state:
-            self._tokens[token] = set()
-        return token
+        """A token of a new user without grants (`tk_` + 29 characters, as ntfy's)."""
+        username = f"standin-{secrets.token_hex(4)}"
+        self.add_user(username, secrets.token_urlsafe(16))
+        return self.issue_token(username)
 
     def protect_topic(self, topic: str, token: str | None = None) -> str:
-        """Refuse anonymous publishing to `topic`; returns a token (new unless given) that may
-        publish to it."""
+        """Refuse `topic` to anonymous users; returns a token (new unless given) whose user
+        may read and write it."""
         token = token or self.new_token()
-        with self._state:
-            self._protected.add(topic)
-            self._tokens.setdefault(token, set()).add(topic)
+        self.allow(EVERYONE, topic, "deny-all")
+        self.allow(self._users.authenticate_token(token).username, topic, "read-write")
         return token
 
-    def script(self, topic: str, behaviour: Behaviour) -> None:
-        """What to answer for a topic: "ok", "reset", 429, 500, ... or a Script."""
-        script = as_script(behaviour, OUTCOMES)
-        with self._state:
-            self._scripts[topic] = script
+    # -- what there is -----------------------------------------------------------------------
+
+    def users(self) -> tuple[NtfyUser, ...]:
+        """The accounts (admins, then users); the built-in everyone user is left out."""
+        return tuple(user for user in self._users.users() if user.username != EVERYONE)
+
+    def grants(self, username: str) -> tuple[NtfyGrant, ...]:
+        """A user's access entries ("everyone" or "*": those of anonymous users)."""
+        return self._users.grants(EVERYONE if username in _EVERYONE_NAMES else username)
+
+    def tokens(self, username: str) -> tuple[NtfyToken, ...]:
+        return self._users.tokens(username)
+
+    def may(self, username: str | None, topic: str, action: Literal["read", "write"]) -> bool:
+        """Whether ntfy would let this user (None: anonymous) read or write the topic."""
+        wanted = Permission.READ if action == "read" else Permission.WRITE
+        return self._users.authorize(username, topic, wanted)
 
     def messages(self, topic: str) -> tuple[NtfyMessage, ...]:
         return tuple(record for record in self.delivered() if record.topic == topic)
@@ -172,118 +234,239 @@ class NtfyStandin(StandinServer[NtfyMessage]):
     def attempts(self, topic: str) -> int:
         return sum(1 for record in self.received() if record.topic == topic)
 
+    def admin_calls(self) -> tuple[NtfyAdminCall, ...]:
+        return self._admin_calls.items()
+
+    def clear(self) -> None:
+        super().clear()
+        self._admin_calls.clear()
+
+    # -- scripts -----------------------------------------------------------------------------
+
+    def script(self, topic: str, behaviour: Behaviour) -> None:
+        """What to answer a publish to a topic: "ok", "reset", 429, 500, ... or a Script."""
+        script = as_script(behaviour, OUTCOMES)
+        with self._state:
+            self._scripts[topic] = script
+
+    def script_admin(self, route: str, behaviour: Behaviour, *, applied: bool = False) -> None:
+        """What to answer an admin request that passed ntfy's admin check, e.g.
+        `script_admin("PUT /v1/users/access", fail_first(1, 500))`.
+
+        A failure is answered instead of doing the change, or with `applied=True` after
+        doing it (the change happened but the answer was lost)."""
+        if route not in ADMIN_ROUTES:
+            raise ValueError(f"unknown admin route {route!r}; use one of {sorted(ADMIN_ROUTES)}")
+        script = as_script(behaviour, ADMIN_OUTCOMES)
+        with self._state:
+            self._admin_scripts[route] = (script, applied)
+
+    # -- serving -----------------------------------------------------------------------------
+
     async def handle(self, request: Request) -> Reply:
+        # maybeAuthenticate runs before routing: bad credentials are a 401 on any path.
+        caller = authenticate(self._users, request)
+        route = f"{request.method} {request.path}"
+        if route in ADMIN_ROUTES:
+            return self._admin(request, route, caller)
+        if request.method in ("POST", "PUT") and request.path == "/":
+            return self._publish_json(request, caller)
+        if request.method in ("POST", "PUT") and _TOPIC_PATH.match(request.path):
+            return self._publish_to_path(request, caller)
+        if request.method == "GET" and _JSON_PATH.match(request.path):
+            return self._poll(request, caller)
+        raise refusal(NOT_FOUND)
+
+    def _authorize(self, caller: Caller, topic: str, wanted: Permission) -> None:
+        """authorizeTopic: 403 when the caller (anonymous too) may not; never 401."""
+        if not self._users.authorize(caller.username, topic, wanted):
+            who = caller.username or "anonymous"
+            raise refusal(FORBIDDEN, f"{who} may not {wanted.name.lower()} {topic}")
+
+    def _publish_json(self, request: Request, caller: Caller) -> Reply:
         # ntfy's order: who is asking (401), is it a message (400), may they publish (403).
-        if request.method not in ("POST", "PUT") or request.path != "/":
-            raise _refusal(NOT_FOUND)
-        token = self._authenticate(request)
-        document = self._parse(request.body)
-        topic = document["topic"]
-        with self._state:
-            allowed = topic not in self._protected or (
-                token is not None and topic in self._tokens.get(token, set())
-            )
-        if not allowed:
-            raise _refusal(FORBIDDEN, f"{topic} needs a token allowed to publish to it")
-        _check_values(document)
-        return self._answer(request, document, token)
-
-    def _authenticate(self, request: Request) -> str | None:
-        """The bearer token, or None when anonymous; bad credentials are refused (401)."""
-        header = request.header("authorization")
-        if header is None:
-            return None
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        with self._state:
-            known = token in self._tokens
-        if scheme.lower() != "bearer" or not known:
-            raise _refusal(UNAUTHORIZED, "unknown token or not a bearer token")
-        return token
-
-    def _parse(self, body: bytes) -> dict[str, Any]:
-        if len(body) > JSON_BODY_LIMIT:
-            raise _refusal(JSON_TOO_LARGE)
-        try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise _refusal(JSON_INVALID) from None
-        if not isinstance(document, dict):
-            raise _refusal(JSON_INVALID, "body is not a JSON object")
-        for name, value in document.items():
-            check = FIELDS.get(name)
-            if check is None:
-                if self.strict:
-                    raise _refusal(JSON_INVALID, f"unknown field {name!r} (ntfy ignores it)")
-                continue
-            if value is not None and not check(value):
-                raise _refusal(JSON_INVALID, f"{name} has the wrong type")
+        document = decode(request.body, FIELDS, limit=JSON_BODY_LIMIT, strict=self.strict)
         topic = document.get("topic")
         if not isinstance(topic, str) or not _TOPIC.match(topic):
-            raise _refusal(TOPIC_INVALID, "topic must match ^[-_A-Za-z0-9]{1,64}$")
-        return document
+            raise refusal(TOPIC_INVALID, "topic must match ^[-_A-Za-z0-9]{1,64}$")
+        self._authorize(caller, topic, Permission.WRITE)
+        _check_values(document)
+        return self._answer(request, document, caller)
 
-    def _answer(self, request: Request, document: dict[str, Any], token: str | None) -> Reply:
+    def _publish_to_path(self, request: Request, caller: Caller) -> Reply:
+        topic = request.path[1:]
+        self._authorize(caller, topic, Permission.WRITE)
+        document = _document_from_params(request, topic)
+        _check_values(document)
+        # handlePublishBody: a body over the limit or not UTF-8 is a file, and the stand-in
+        # (like ntfy without attachment-cache-dir) takes none. A body wins over ?message=.
+        try:
+            body = request.body.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise refusal(ATTACHMENTS_DISALLOWED, "a body that is not UTF-8 is a file") from None
+        if len(request.body) > MESSAGE_LIMIT:
+            raise refusal(ATTACHMENTS_DISALLOWED, "a body over the message limit is a file")
+        if body:
+            document["message"] = body
+        return self._answer(request, document, caller)
+
+    def _poll(self, request: Request, caller: Caller) -> Reply:
+        topics = [topic for topic in request.path[1 : -len("/json")].split(",") if topic]
+        for topic in topics:
+            self._authorize(caller, topic, Permission.READ)
+        now = self.now()
+        poll = read_bool_param(request, False, "x-poll", "poll", "po")
+        since = parse_since(request, poll=poll, now=now)
+        filters = parse_filters(request)
+        if not poll:
+            raise NotImplementedError("the ntfy stand-in answers polls only (?poll=1)")
+        cached = [
+            record.response
+            for record in self.delivered()
+            if record.cached and record.response is not None and record.response["expires"] >= now
+        ]
+        lines = select(cached, topics, since, filters)
+        body = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+        return Response(200, body.encode(), _NDJSON)
+
+    def _admin(self, request: Request, route: str, caller: Caller) -> Reply:
+        if caller.user is None or caller.user.role != ROLE_ADMIN:  # ensureAdmin
+            self._log_admin(request, route, 401, applied=False)
+            raise refusal(UNAUTHORIZED, f"{route} needs an admin")
+        with self._state:
+            scripted = self._admin_scripts.get(route)
+        script, apply_first = scripted if scripted is not None else (None, False)
+        step = script.next_step() if script is not None else None
+        failure = step if step is not None and not step.succeeds else None
+        if failure is not None and not apply_first:
+            return self._admin_failure(request, route, failure, applied=False)
+        try:
+            payload = ADMIN_ROUTES[route](self._users, request.body, self.strict)
+        except Refusal as refused:
+            self._log_admin(request, route, refused.response.status, applied=False)
+            raise
+        if failure is not None:
+            return self._admin_failure(request, route, failure, applied=True)
+        self._log_admin(request, route, 200, applied=True)
+        return Response.json(200, payload, _CORS)
+
+    def _admin_failure(self, request: Request, route: str, step: Step, *, applied: bool) -> Reply:
+        outcome = step.outcome
+        self._log_admin(request, route, 0 if outcome == RESET else int(outcome), applied=applied)
+        return RESET_REPLY if outcome == RESET else _scripted_error(step)
+
+    def _log_admin(self, request: Request, route: str, status: int, *, applied: bool) -> None:
+        try:
+            body = json.loads(request.body) if request.body else None
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        self._admin_calls.append(NtfyAdminCall(route, body, status, applied))
+
+    def _answer(self, request: Request, document: dict[str, Any], caller: Caller) -> Reply:
         topic = document["topic"]
         with self._state:
             script = self._scripts.get(topic)
         step = script.next_step() if script is not None else None
         outcome = step.outcome if step is not None else OK
         now = int(self.now())
-        response = _message_json(document, now) if outcome == OK else None
+        cached = _cached(document)
+        response = _message_json(document, now, cached=cached) if outcome == OK else None
         self._record(
             NtfyMessage(
                 topic=topic,
                 request=document,
                 response=response,
                 status=200 if outcome == OK else 0 if outcome == RESET else int(outcome),
-                token=token,
+                token=caller.token,
                 http_version=request.http_version,
                 received_at=self.now(),
+                user=caller.username,
+                cached=cached,
             )
         )
         if outcome == RESET:
             return RESET_REPLY
         if response is not None:
-            return Response.json(200, response, (("access-control-allow-origin", "*"),))
-        retry_after = step.retry_after if step is not None else None
-        if outcome == 429 and retry_after is None:
-            retry_after = DEFAULT_RETRY_AFTER
-        extra = (("retry-after", str(retry_after)),) if retry_after is not None else ()
-        return Response.json(int(outcome), _error_body(_SCRIPTED[int(outcome)]), extra)
+            return Response.json(200, response, _CORS)
+        assert step is not None  # only a script fails a publish
+        return _scripted_error(step)
 
 
-def _refusal(spec: ErrorSpec, reason: str | None = None) -> Refusal:
-    return Refusal(Response.json(spec[1], _error_body(spec)), reason or spec[2])
+def _scripted_error(step: Step) -> Response:
+    retry_after = step.retry_after
+    if step.outcome == 429 and retry_after is None:
+        retry_after = DEFAULT_RETRY_AFTER
+    extra = (("retry-after", str(retry_after)),) if retry_after is not None else ()
+    return error_response(SCRIPTED[int(step.outcome)], extra)
+
+
+def _document_from_params(request: Request, topic: str) -> dict[str, Any]:
+    """parsePublishParams for the parameters the stand-in knows, as the equivalent JSON
+    (others are ignored)."""
+    try:
+        priority = parse_priority(read_param(request, "x-priority", "priority", "prio", "p"))
+    except ValueError:
+        priority = -1  # refused by _check_values, after the checks ntfy makes first
+    tags = [t.strip() for t in read_param(request, "x-tags", "tags", "tag", "ta").split(",")]
+    markdown = read_bool_param(request, False, "x-markdown", "markdown", "md")
+    content_type = read_param(request, "content-type", "content_type").lower()
+    fields: dict[str, Any] = {
+        "topic": topic,
+        "message": read_param(request, "x-message", "message", "m").replace("\\n", "\n"),
+        "title": read_param(request, "x-title", "title", "t"),
+        "priority": priority,
+        "tags": [tag for tag in tags if tag],
+        "click": read_param(request, "x-click", "click"),
+        "icon": read_param(request, "x-icon", "icon"),
+        "attach": read_param(request, "x-attach", "attach", "a"),
+        "filename": read_param(request, "x-filename", "filename", "file", "f"),
+        "email": read_param(request, "x-email", "x-e-mail", "email", "e-mail", "mail", "e"),
+        "markdown": markdown or content_type == "text/markdown",
+        "cache": read_param(request, "x-cache", "cache"),
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+def _cached(document: Mapping[str, Any]) -> bool:
+    """readBoolParam(r, true, "x-cache", "cache"): anything but 1/yes/true turns it off."""
+    value = str(document.get("cache") or "").strip().lower()
+    return value == "" or value in ("1", "yes", "true")
 
 
 def _check_values(document: Mapping[str, Any]) -> None:
-    """What ntfy's publish handler refuses once the JSON has decoded."""
-    priority = document.get("priority")
-    if priority is not None and not 0 <= priority <= 5:  # 0 is "not set", i.e. default (3)
-        raise _refusal(PRIORITY_INVALID)
-    if document.get("email"):
-        raise _refusal(EMAIL_DISABLED)
+    """What ntfy's publish handler refuses once the request has parsed, in the order of its
+    parsePublishParams."""
     attach = document.get("attach")
     if attach and not _URL.match(attach):
-        raise _refusal(ATTACHMENT_URL_INVALID)
+        raise refusal(ATTACHMENT_URL_INVALID)
     icon = document.get("icon")
     if icon and not _URL.match(icon):
-        raise _refusal(ICON_URL_INVALID)
+        raise refusal(ICON_URL_INVALID)
+    if document.get("email"):
+        raise refusal(EMAIL_DISABLED)
+    priority = document.get("priority")
+    if priority is not None and not 0 <= priority <= 5:  # 0 is "not set", i.e. default (3)
+        raise refusal(PRIORITY_INVALID)
+    # handlePublishBody: a message over the limit, or a filename without a URL, makes the
+    # body a file, and the stand-in (like ntfy without attachment-cache-dir) takes none.
+    too_long = len((document.get("message") or "").encode()) > MESSAGE_LIMIT
+    if too_long or (document.get("filename") and not attach):
+        raise refusal(ATTACHMENTS_DISALLOWED, "the message would be an attachment")
 
 
-def _message_json(document: Mapping[str, Any], now: int) -> dict[str, Any]:
-    """ntfy's message JSON for a publish: empty fields are left out, as Go's omitempty does."""
+def _message_json(document: Mapping[str, Any], now: int, *, cached: bool) -> dict[str, Any]:
+    """ntfy's message JSON for a publish: empty fields are left out, as Go's omitempty does;
+    the message is trimmed, and "triggered" when empty (handleBodyAsTextMessage)."""
     message: dict[str, Any] = {
         "id": "".join(secrets.choice(_ID_ALPHABET) for _ in range(MESSAGE_ID_LENGTH)),
         "time": now,
-        "expires": now + CACHE_DURATION,
-        "event": "message",
-        "topic": document["topic"],
     }
+    if cached:  # an uncached message has no expiry, and omitempty leaves it out
+        message["expires"] = now + CACHE_DURATION
+    message |= {"event": "message", "topic": document["topic"]}
     optional = {
         "title": document.get("title"),
-        "message": document.get("message") or "triggered",
+        "message": (document.get("message") or "").strip() or "triggered",
         "priority": document.get("priority"),
         "tags": document.get("tags"),
         "click": document.get("click"),
@@ -294,11 +477,3 @@ def _message_json(document: Mapping[str, Any], now: int) -> dict[str, Any]:
     if document.get("markdown"):
         message["content_type"] = "text/markdown"
     return message
-
-
-def _error_body(spec: ErrorSpec) -> dict[str, Any]:
-    code, status, error, link = spec
-    body: dict[str, Any] = {"code": code, "http": status, "error": error}
-    if link:
-        body["link"] = link
-    return body

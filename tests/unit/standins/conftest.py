@@ -38,6 +38,12 @@ def ntfy() -> Iterator[NtfyStandin]:
 
 
 @pytest.fixture
+def private_ntfy() -> Iterator[NtfyStandin]:
+    """ntfy as managed private ntfy runs it: auth-default-access deny-all."""
+    yield from _running(NtfyStandin(default_access="deny-all"))
+
+
+@pytest.fixture
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=TIMEOUT) as client:
         yield client

@@ -134,8 +134,11 @@ def test_ntfy_refuses_an_icon_that_is_not_an_http_url(
     assert error_of(reply) == (400, 40021)
 
 
-def test_ntfy_answers_404_off_the_json_endpoint(http: httpx.Client, ntfy: NtfyStandin) -> None:
-    reply = http.get(f"{ntfy.url}/alerts/json")
+@pytest.mark.parametrize(("method", "path"), [("GET", "/alerts/nothing"), ("DELETE", "/alerts")])
+def test_ntfy_answers_404_off_its_routes(
+    http: httpx.Client, ntfy: NtfyStandin, method: str, path: str
+) -> None:
+    reply = http.request(method, f"{ntfy.url}{path}")
 
     assert error_of(reply) == (404, 40401)
 
