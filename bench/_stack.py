@@ -124,11 +124,11 @@ def environment(env: dict[str, str]) -> Iterator[None]:
 def reset_containers() -> None:
     """Forget everything a Lambda container keeps between invocations: every cached function
     of the modules that hold per-container state, delivery's app cache and the shared client."""
-    from pushgate import aws, encryption, outbound, settings
+    from pushgate import aws, outbound, sealing, settings
     from pushgate.auth import tokens
     from pushgate.delivery import runtime, service
 
-    for module in (settings, encryption, tokens, aws, runtime, service):
+    for module in (settings, sealing, tokens, aws, runtime, service):
         for value in vars(module).values():
             if hasattr(value, "cache_clear") and value.__module__ == module.__name__:
                 value.cache_clear()

@@ -4,7 +4,7 @@ measured in one run; plus ES256 verifications per second.
 pywebpush is timed as the issue defines it: `WebPusher(...).encode(...)` plus py_vapid's
 `Vapid.sign` (its whole `webpush()` call, session stubbed, is reported beside it). The floor is
 P-256 keygen + ECDH + two HKDFs + AES-GCM called on `cryptography` directly. Targets
-(shared/BRIEF.md): pywebpush / pushgate >= 3 and pushgate / floor <= 1.5.
+(docs/performance.md): pywebpush / pushgate >= 3 and pushgate / floor <= 1.5.
 """
 
 from __future__ import annotations

@@ -26,10 +26,10 @@ from pushgate.apps.models import (
 from pushgate.auth import SCOPE_CONFIG
 from pushgate.devices import service as devices
 from pushgate.devices.models import AppDevicesResponse
-from pushgate.gateway import instances
-from pushgate.gateway.models import InstancePutRequest, InstanceResponse
 from pushgate.params import AppIdPath, CurrentPrincipal, Cursor, InstancePath, PageLimit
 from pushgate.policy import require_admin, require_app_access
+from pushgate.takos import instances
+from pushgate.takos.models import InstancePutRequest, InstanceResponse
 
 app = create_resolver()
 

@@ -6,6 +6,6 @@ from __future__ import annotations
 from pushgate.worker import create_sqs_handler
 
 # isort: split
-from pushgate.webhooks.handler import handle_record
+from pushgate.receipts.handler import handle_record
 
 lambda_handler = create_sqs_handler(handle_record)

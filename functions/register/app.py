@@ -15,12 +15,12 @@ from pushgate.devices.models import (
     RegisterDeviceRequest,
     RegisterDeviceResponse,
 )
-from pushgate.gateway.models import (
+from pushgate.params import CurrentPrincipal, SignatureHeader
+from pushgate.takos.models import (
     GatewayRegistration,
     GatewayRegistrationRequest,
     GatewayRegistrationResponse,
 )
-from pushgate.params import CurrentPrincipal, SignatureHeader
 
 app = create_resolver()
 
@@ -89,10 +89,10 @@ def register_from_gateway(
     body: Annotated[GatewayRegistrationRequest, Body()],
     signature: SignatureHeader = None,
 ) -> Response[GatewayRegistrationResponse]:
-    from pushgate.gateway import service as gateway  # only gateway requests pay for it
+    from pushgate.takos import service as takos  # only takos requests pay for it
 
     raw = (app.current_event.decoded_body or "").encode()
-    result = gateway.register(gateway.SignedRequest(raw, signature))
+    result = takos.register(takos.SignedRequest(raw, signature))
     registration = GatewayRegistration(
         device_id=result.device_id,
         tenant=result.tenant,

@@ -14,7 +14,6 @@ from pushgate.api import BEARER, create_handler, create_resolver, error_response
 from pushgate.apps.models import APP_ID_PATTERN
 from pushgate.auth import SCOPE_SEND, Principal
 from pushgate.errors import BadRequestError
-from pushgate.gateway.models import EventRequest
 from pushgate.notifications import service
 from pushgate.notifications.idempotency import run_once
 from pushgate.notifications.models import (
@@ -33,6 +32,7 @@ from pushgate.params import (
     SignatureHeader,
 )
 from pushgate.policy import require_app_access
+from pushgate.takos.models import EventRequest
 
 app = create_resolver()
 IdempotencyKey = Annotated[
@@ -205,10 +205,10 @@ def post_gateway_event(
     signature: SignatureHeader = None,
     push_secret: PushSecretHeader = None,
 ) -> Response[SendResponse]:
-    from pushgate.gateway import service as gateway  # only gateway requests pay for it
+    from pushgate.takos import service as takos  # only takos requests pay for it
 
     raw = (app.current_event.decoded_body or "").encode()
-    result = gateway.post_event(gateway.SignedRequest(raw, signature, push_secret))
+    result = takos.post_event(takos.SignedRequest(raw, signature, push_secret))
     answer = SendResponse(notification_id=result.notification_id)
     if result.replayed:
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)

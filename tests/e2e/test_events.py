@@ -73,7 +73,7 @@ def test_events_invoke_their_functions(api):
 
 def test_events_sqs_samples_are_jobs_and_receipts_the_functions_accept():
     from pushgate.notifications.models import DeliveryJob
-    from pushgate.webhooks.models import ReceiptMessage
+    from pushgate.receipts.models import ReceiptMessage
 
     job = json.loads((EVENTS / "deliver-job.json").read_text())["Records"][0]
     receipt = json.loads((EVENTS / "receipt.json").read_text())["Records"][0]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from pushgate.webhooks.signing import secret_key
+from pushgate.receipts.signing import secret_key
 from tests.e2e.test_delivery import delivery  # noqa: F401 - the shared session fixture
 from tests.standins import fail_first
 from tests.standins.webhook import WebhookReceiver

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from pushgate import aws, encryption, settings
+from pushgate import aws, sealing, settings
 from pushgate.auth import tokens
 
 
 def _clear_caches() -> None:
-    for cached in (settings.get_settings, encryption.get_cipher, tokens.get_verifier, aws.client):
+    for cached in (settings.get_settings, sealing.get_cipher, tokens.get_verifier, aws.client):
         cached.cache_clear()
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pushgate.devices.addresses import FcmAddress
 from pushgate.devices.service import open_address, upsert_device
-from pushgate.encryption import FieldDecryptionError
+from pushgate.sealing import FieldDecryptionError
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.devices import DeviceRecord
 

@@ -33,7 +33,6 @@ from pushgate.devices.service import (
     list_app_devices,
     register_device,
 )
-from pushgate.gateway import instances
 from pushgate.notifications.idempotency import run_once
 from pushgate.notifications.models import DeliveryJob, MessageContent
 from pushgate.notifications.service import (
@@ -42,9 +41,10 @@ from pushgate.notifications.service import (
     new_notification_ids,
     notification_status,
 )
+from pushgate.receipts.service import _disable_webhook, _load_app
 from pushgate.storage.apps import AppRecord, InstanceRecord, instance_key
 from pushgate.storage.nonces import claim_event, event_key, release_event
-from pushgate.webhooks.service import _disable_webhook, _load_app
+from pushgate.takos import instances
 from tests.standins import WebPushStandin
 from tests.unit.test_template_iam import function_grants
 

@@ -20,8 +20,8 @@ from pushgate.devices.addresses import NtfyAddress
 from pushgate.devices.service import upsert_device
 from pushgate.notifications.models import MessageContent
 from pushgate.notifications.service import Recipient, accept
+from pushgate.receipts.models import Receipt, ReceiptMessage
 from pushgate.storage.notifications import NotificationRecord
-from pushgate.webhooks.models import Receipt, ReceiptMessage
 from tests.integration.lambdas import (
     LambdaContext,
     drain,

@@ -11,11 +11,11 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from pushgate import clock
 from pushgate.apps.models import AppConfigPatchRequest
+from pushgate.apps.secrets import signing_secrets
 from pushgate.apps.service import get_app_config, rotate_webhook_secret, update_app_config
 from pushgate.auth import Principal
+from pushgate.receipts.signing import sign
 from pushgate.storage.apps import AppRecord
-from pushgate.webhooks.service import signing_secrets
-from pushgate.webhooks.signing import sign
 
 ADMIN = Principal("admin", "ops", "test", frozenset({"push:admin"}))
 BODY = b'{"status":"delivered"}'

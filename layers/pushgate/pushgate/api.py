@@ -1,7 +1,7 @@
 """The one resolver factory: every HTTP function gets the same routing, validation and errors.
 (SQS-triggered functions use `pushgate.worker` and never load the HTTP router.)
 
-Domain errors map to the brief's `{"error": {"code", "message"}}` shape here and nowhere else;
+Domain errors map to the one `{"error": {"code", "message"}}` shape here and nowhere else;
 validation errors are sanitised (no input values echoed: they may be tokens or secrets);
 unknown routes are JSON 404s; every response carries the API Gateway request id.
 """

@@ -1,7 +1,7 @@
 """Domain errors: each knows its HTTP status and its snake_case code.
 
 The resolver factory (`pushgate.api`) is the one place that turns them into responses, in the
-brief's shape `{"error": {"code": ..., "message": ...}}`. Messages are written for tenants and
+one error shape `{"error": {"code": ..., "message": ...}}`. Messages are written for tenants and
 must never contain a secret (token, key, JWT, endpoint or webhook secret).
 
     PushgateError

@@ -16,8 +16,8 @@ from aws_lambda_powertools.event_handler.request import Request
 from pushgate.apps.models import APP_ID_PATTERN
 from pushgate.auth import Principal
 from pushgate.devices.models import DEVICE_ID_PATTERN
-from pushgate.gateway.models import INSTANCE_PATTERN, MAX_SIGNATURE_LENGTH
 from pushgate.notifications.models import NOTIFICATION_ID_PATTERN
+from pushgate.takos.models import INSTANCE_PATTERN, MAX_SIGNATURE_LENGTH
 
 AppIdPath = Annotated[
     str,

@@ -69,7 +69,7 @@ DEFAULT_WEBPUSH_HOSTS = (
 
 
 class Settings(BaseModel):
-    """Every knob pushgate reads from its environment; the README's configuration table."""
+    """Every knob pushgate reads from its environment (docs/configuration.md lists them)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from pushgate import clock
+from pushgate.apps import secrets
 from pushgate.apps.models import (
     ADMIN_ONLY_FIELDS,
     INSTANCE_TENANT_PREFIX,
@@ -22,7 +20,6 @@ from pushgate.apps.quota import max_daily_quota
 from pushgate.audit import record_change
 from pushgate.auth import SCOPE_CONFIG, Principal
 from pushgate.crypto import VapidKey
-from pushgate.encryption import get_cipher
 from pushgate.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from pushgate.policy import require_app_access, trust_of
 from pushgate.providers import InvalidServiceAccountError, ServiceAccount
@@ -30,30 +27,8 @@ from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.counters import daily_quota_key, read_count
 from pushgate.urls import check_outbound_url
-from pushgate.webhooks.signing import SECRET_PREFIX
 
 _PROVISIONING_ATTEMPTS = 3
-
-
-def webhook_secret_binding(app_id: str) -> str:
-    return f"apps/{app_id}/webhook_secret"
-
-
-def vapid_key_binding(app_id: str) -> str:
-    return f"apps/{app_id}/vapid_private_key"
-
-
-def new_webhook_secret() -> str:
-    """`whsec_` + base64 of 32 random bytes (the Standard Webhooks secret format)."""
-    return SECRET_PREFIX + base64.b64encode(os.urandom(32)).decode()
-
-
-def previous_secret_binding(app_id: str) -> str:
-    return f"apps/{app_id}/webhook_previous_secret"
-
-
-def fcm_account_binding(app_id: str) -> str:
-    return f"apps/{app_id}/fcm_service_account"
 
 
 def load_app(app_id: str) -> AppRecord:
@@ -167,9 +142,7 @@ def apply_app_config(
             vapid_absent = AppRecord.vapid_public_key.does_not_exist()
             condition = vapid_absent if condition is None else condition & vapid_absent
         if enabling and (existing is None or existing.webhook_secret_sealed is None):
-            sealed = get_cipher().seal(
-                new_webhook_secret().encode(), binding=webhook_secret_binding(app_id)
-            )
+            sealed = secrets.seal_webhook_secret(app_id, secrets.new_webhook_secret())
             actions.append(AppRecord.webhook_secret_sealed.set(sealed))
             provisioned.append("webhook_secret")
             secret_absent = AppRecord.webhook_secret_sealed.does_not_exist()
@@ -234,9 +207,7 @@ def _fcm_account_actions(app_id: str, request: AppConfigPatchRequest) -> list:
         account = ServiceAccount.parse(request.fcm_service_account)
     except InvalidServiceAccountError as exc:
         raise BadRequestError(f"fcm_service_account: {exc}", code="invalid_request") from None
-    sealed = get_cipher().seal(
-        json.dumps(request.fcm_service_account).encode(), binding=fcm_account_binding(app_id)
-    )
+    sealed = secrets.seal_fcm_account(app_id, request.fcm_service_account)
     return [
         AppRecord.fcm_service_account_sealed.set(sealed),
         AppRecord.fcm_project_id.set(account.project_id),
@@ -245,9 +216,7 @@ def _fcm_account_actions(app_id: str, request: AppConfigPatchRequest) -> list:
 
 def _vapid_actions(app_id: str) -> list:
     keypair = VapidKey.generate()
-    sealed = get_cipher().seal(
-        keypair.export_private_key().encode(), binding=vapid_key_binding(app_id)
-    )
+    sealed = secrets.seal_vapid_key(app_id, keypair.export_private_key())
     return [
         AppRecord.vapid_public_key.set(keypair.public_key),
         AppRecord.vapid_private_key_sealed.set(sealed),
@@ -277,11 +246,7 @@ def to_response(record: AppRecord) -> AppConfigResponse:
     trust = trust_of(record)
     secret = None
     if record.webhook_secret_sealed:
-        secret = (
-            get_cipher()
-            .open(record.webhook_secret_sealed, binding=webhook_secret_binding(record.app_id))
-            .decode()
-        )
+        secret = secrets.open_webhook_secret(record.app_id, record.webhook_secret_sealed)
     webhook_status = "none"
     if record.webhook_url:
         webhook_status = "disabled" if record.webhook_disabled_at else "active"
@@ -311,28 +276,23 @@ def to_response(record: AppRecord) -> AppConfigResponse:
 def rotate_webhook_secret(app_id: str, principal: Principal) -> WebhookSecretRotationResponse:
     """A new webhook secret; the previous one keeps signing receipts (as a second signature)
     for 24 h so receivers can switch without losing a receipt."""
-    from pushgate.webhooks.service import SECRET_OVERLAP_SECONDS
-
     app = load_app(app_id)
-    cipher = get_cipher()
     now = clock.epoch()
-    secret = new_webhook_secret()
+    secret = secrets.new_webhook_secret()
     actions = [
-        AppRecord.webhook_secret_sealed.set(
-            cipher.seal(secret.encode(), binding=webhook_secret_binding(app_id))
-        ),
+        AppRecord.webhook_secret_sealed.set(secrets.seal_webhook_secret(app_id, secret)),
         AppRecord.updated_at.set(clock.rfc3339(now)),
     ]
     valid_until = None
     if app.webhook_secret_sealed:
-        old = cipher.open(app.webhook_secret_sealed, binding=webhook_secret_binding(app_id))
+        old = secrets.open_webhook_secret(app_id, app.webhook_secret_sealed)
         actions += [
             AppRecord.webhook_previous_secret_sealed.set(
-                cipher.seal(old, binding=previous_secret_binding(app_id))
+                secrets.seal_previous_secret(app_id, old.encode())
             ),
             AppRecord.webhook_secret_rotated_at.set(now),
         ]
-        valid_until = clock.rfc3339(now + SECRET_OVERLAP_SECONDS)
+        valid_until = clock.rfc3339(now + secrets.SECRET_OVERLAP_SECONDS)
     # Conditional on the secret we read, so two concurrent rotations cannot lose one.
     condition = (
         AppRecord.webhook_secret_sealed == app.webhook_secret_sealed

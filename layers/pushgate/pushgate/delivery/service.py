@@ -15,28 +15,27 @@ Only infrastructure failures (DynamoDB, SQS, KMS) raise, so SQS retries the job.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from dataclasses import dataclass
 from typing import Any
 
 from pushgate import clock
+from pushgate.apps import secrets
 from pushgate.crypto import VapidKey
 from pushgate.delivery import faults, outbox
 from pushgate.delivery.runtime import Runtime, default_fcm_account, runtime
 from pushgate.devices.addresses import FcmAddress, NtfyAddress, PushAddress, WebPushAddress
 from pushgate.devices.service import open_address, remove_device, user_devices
-from pushgate.encryption import get_cipher
 from pushgate.notifications.models import DeliveryJob, FinalStatus
 from pushgate.observability import logger, metrics
 from pushgate.policy import trust_of
 from pushgate.providers import FcmMessage, Outcome, ServiceAccount
 from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
+from pushgate.receipts.models import Receipt, ReceiptMessage
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.devices import DeviceRecord
 from pushgate.storage.notifications import RETENTION_SECONDS, NotificationRecord
-from pushgate.webhooks.models import Receipt, ReceiptMessage
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "invalid_token", "expired"})
 QUICK_TRIES = 3
@@ -77,17 +76,13 @@ def _app_keys(app_id: str) -> AppKeys | None:
         record = AppRecord.get(app_id)
     except AppRecord.DoesNotExist:
         return None
-    from pushgate.apps.service import fcm_account_binding, vapid_key_binding
-
-    cipher = get_cipher()
     vapid = None
     if record.vapid_private_key_sealed:
-        sealed = record.vapid_private_key_sealed
-        vapid = VapidKey.load(cipher.open(sealed, binding=vapid_key_binding(app_id)).decode())
+        vapid = VapidKey.load(secrets.open_vapid_key(app_id, record.vapid_private_key_sealed))
     account = default_fcm_account()
     if record.fcm_service_account_sealed:
-        raw = cipher.open(record.fcm_service_account_sealed, binding=fcm_account_binding(app_id))
-        account = ServiceAccount.parse(json.loads(raw))
+        sealed = record.fcm_service_account_sealed
+        account = ServiceAccount.parse(secrets.open_fcm_account(app_id, sealed))
     trust = trust_of(record)
     keys = AppKeys(
         app_id,

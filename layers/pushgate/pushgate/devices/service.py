@@ -35,7 +35,6 @@ from pushgate.devices.models import (
     Device,
     RegisterDeviceRequest,
 )
-from pushgate.encryption import get_cipher
 from pushgate.errors import (
     BadRequestError,
     ConflictError,
@@ -43,6 +42,7 @@ from pushgate.errors import (
     TooManyRequestsError,
 )
 from pushgate.policy import may_manage_device, require_app_user, require_user
+from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.storage.base import is_condition_failure, transaction

@@ -57,7 +57,7 @@ class MessageContent(BaseModel):
     image: HttpUrlText = None
 
     def webpush_payload(self, notification_id: str) -> bytes:
-        """The JSON a Web Push subscriber decrypts (the brief's shape)."""
+        """The JSON a Web Push subscriber decrypts (docs/api.md describes it)."""
         document = {
             "notification_id": notification_id,
             "title": self.title,

@@ -77,7 +77,7 @@ class InstanceRecord(Model):
     tenant = UnicodeAttribute(null=True)
     enabled = BooleanAttribute(default=False)
     daily_quota = NumberAttribute(null=True)
-    # The X-Push-Secret the instance must also send, sealed (pushgate.encryption).
+    # The X-Push-Secret the instance must also send, sealed (pushgate.sealing).
     push_secret_sealed = UnicodeAttribute(null=True)
     enrolled_by = UnicodeAttribute()  # admin | open
     version = NumberAttribute(default=1)

@@ -2,7 +2,7 @@
 
 Access patterns: get by `device_id`; page an app's devices (GSI `by_app`); a user's devices in
 one app or across apps (GSI `by_user` on `user_id`, sorted by `app_device` = `app_id#device_id`).
-The push address itself is only ever stored sealed (`pushgate.encryption`).
+The push address itself is only ever stored sealed (`pushgate.sealing`).
 """
 
 from __future__ import annotations

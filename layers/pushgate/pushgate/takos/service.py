@@ -27,7 +27,6 @@ from pushgate.apps.models import INSTANCE_TENANT_PREFIX, instance_owner
 from pushgate.devices.addresses import Platform, infer_platform, parse_push_token
 from pushgate.devices.identity import device_id_for
 from pushgate.devices.service import remove_device, take_registration_slot, upsert_device
-from pushgate.encryption import get_cipher
 from pushgate.errors import (
     BadRequestError,
     ConflictError,
@@ -35,29 +34,9 @@ from pushgate.errors import (
     NotFoundError,
     SignatureError,
 )
-from pushgate.gateway import instances, takos
-from pushgate.gateway.models import (
-    EventRequest,
-    GatewayEventRequest,
-    GatewayRegistrationRequest,
-    TakosEventRequest,
-)
-from pushgate.gateway.signing import (
-    Signed,
-    check_validity,
-    parse_json_object,
-    signature_verifies,
-    split_signature,
-)
-from pushgate.gateway.wellknown import (
-    InvalidWellKnownError,
-    Purpose,
-    WellKnownDocument,
-    get_cache,
-    origin_of,
-)
 from pushgate.notifications.models import MessageContent
 from pushgate.notifications.service import Recipient, accept, new_notification_ids
+from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
 from pushgate.storage.apps import InstanceRecord
 from pushgate.storage.devices import DeviceRecord
@@ -67,6 +46,27 @@ from pushgate.storage.nonces import (
     nonce_key,
     release_event,
     use_nonce,
+)
+from pushgate.takos import events, instances
+from pushgate.takos.models import (
+    EventRequest,
+    GatewayEventRequest,
+    GatewayRegistrationRequest,
+    TakosEventRequest,
+)
+from pushgate.takos.signing import (
+    Signed,
+    check_validity,
+    parse_json_object,
+    signature_verifies,
+    split_signature,
+)
+from pushgate.takos.wellknown import (
+    InvalidWellKnownError,
+    Purpose,
+    WellKnownDocument,
+    get_cache,
+    origin_of,
 )
 
 Payload = GatewayRegistrationRequest | GatewayEventRequest | TakosEventRequest
@@ -172,7 +172,7 @@ def post_event(request: SignedRequest) -> EventResult:
 def _post_takos_event(verified: _Verified, payload: TakosEventRequest) -> EventResult:
     notification = payload.notification
     domain = verified.record.domain if verified.record is not None else payload.instance
-    content = _content(lambda: takos.message_for(notification, origin_of(domain)))
+    content = _content(lambda: events.message_for(notification, origin_of(domain)))
     app_id = _tenant_app(verified)
     key = event_key(payload.instance, notification.id)
     (notification_id,) = new_notification_ids(1)
@@ -206,7 +206,7 @@ def _verify(request: SignedRequest, adapter: TypeAdapter[Any], purpose: Purpose)
             raise BadRequestError(
                 "notification.user_id is another user than userId", code="user_mismatch"
             )
-        expires_at = takos.claim_expiry(payload.notification, now=now)
+        expires_at = events.claim_expiry(payload.notification, now=now)
     else:
         expires_at = check_validity(payload.issuedAt, payload.expiresAt, now=now).nonce_expires_at
     record, domain = _instance_and_domain(payload.instance)

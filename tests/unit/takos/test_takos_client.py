@@ -12,14 +12,14 @@ import pytest
 from clients import gateway_client
 from clients.gateway_client import GatewayClient, canonical_json, public_pem
 from pushgate.crypto import canonicalize, verify_payload, verify_signature
-from pushgate.gateway.models import (
+from pushgate.takos.models import (
     NONCE_PATTERN,
     GatewayEventRequest,
     GatewayRegistrationRequest,
     TakosEventRequest,
 )
-from pushgate.gateway.signing import parse_timestamp, signature_verifies, split_signature
-from pushgate.gateway.wellknown import parse_document
+from pushgate.takos.signing import parse_timestamp, signature_verifies, split_signature
+from pushgate.takos.wellknown import parse_document
 
 PAYLOADS = [
     {"b": 1, "a": [True, False, None], "c": {"z": "", "y": -0}},

@@ -11,7 +11,7 @@ import time
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from pushgate.webhooks.signing import sign, webhook_id
+from pushgate.receipts.signing import sign, webhook_id
 
 BODY = b'{"notification_id":"ntf_1","status":"delivered"}'
 

@@ -23,14 +23,14 @@ from pushgate.apps.models import INSTANCE_TENANT_PREFIX, AppConfigPatchRequest, 
 from pushgate.apps.service import apply_app_config
 from pushgate.audit import record_change
 from pushgate.auth import Principal
-from pushgate.encryption import get_cipher
 from pushgate.errors import ForbiddenError, NotFoundError
-from pushgate.gateway.models import InstancePutRequest, InstanceResponse
-from pushgate.gateway.wellknown import wellknown_url
+from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord, InstanceRecord, instance_key
 from pushgate.storage.base import is_condition_failure
 from pushgate.storage.counters import daily_quota_key, read_count
+from pushgate.takos.models import InstancePutRequest, InstanceResponse
+from pushgate.takos.wellknown import wellknown_url
 from pushgate.urls import UnsafeUrlError, check_outbound_url
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from clients.gateway_client import GatewayClient, public_pem
 from pushgate.errors import BadRequestError, SignatureError
-from pushgate.gateway.signing import (
+from pushgate.storage.nonces import nonce_key
+from pushgate.takos.signing import (
     MAX_CLOCK_SKEW_SECONDS,
     MAX_LIFETIME_SECONDS,
     check_validity,
@@ -24,8 +25,7 @@ from pushgate.gateway.signing import (
     split_signature,
     takos_canonical,
 )
-from pushgate.gateway.signing import Signed as SignedPayload
-from pushgate.storage.nonces import nonce_key
+from pushgate.takos.signing import Signed as SignedPayload
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC).timestamp()
 

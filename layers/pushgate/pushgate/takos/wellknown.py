@@ -22,11 +22,11 @@ import httpx
 from pushgate import clock, outbound
 from pushgate.crypto import InvalidKeyError, load_public_key
 from pushgate.errors import PushgateError, SignatureError
-from pushgate.gateway.models import TENANT_PATTERN
-from pushgate.gateway.signing import MalformedPayloadError, parse_json_object
 from pushgate.observability import logger
 from pushgate.settings import Settings, get_settings
 from pushgate.storage.counters import WellKnownRecord, wellknown_key
+from pushgate.takos.models import TENANT_PATTERN
+from pushgate.takos.signing import MalformedPayloadError, parse_json_object
 from pushgate.urls import Resolver, check_outbound_url, system_resolver
 
 WELL_KNOWN_PATH = "/.well-known/takos-push.json"

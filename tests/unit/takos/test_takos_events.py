@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from pushgate.errors import SignatureError
-from pushgate.gateway import takos
-from pushgate.gateway.models import TakosNotification
+from pushgate.takos import events
+from pushgate.takos.models import TakosNotification
 
 NOW = 1_800_000_000.0
 ORIGIN = "https://social.example"
@@ -28,11 +28,11 @@ def _notification(**fields) -> TakosNotification:
     ],
 )
 def test_message_title_comes_from_the_type(kind, title):
-    assert takos.message_for(_notification(type=kind), ORIGIN).title == title
+    assert events.message_for(_notification(type=kind), ORIGIN).title == title
 
 
 def test_message_body_is_the_message_and_data_its_string_fields():
-    message = takos.message_for(
+    message = events.message_for(
         _notification(
             user_id="u-1",
             actor_id=None,
@@ -59,8 +59,8 @@ def test_message_body_is_the_message_and_data_its_string_fields():
 
 
 def test_message_body_is_cut_at_the_limit():
-    body = takos.message_for(_notification(message="x" * 3000), ORIGIN).body
-    assert len(body) == takos.MAX_BODY_CHARACTERS
+    body = events.message_for(_notification(message="x" * 3000), ORIGIN).body
+    assert len(body) == events.MAX_BODY_CHARACTERS
     assert body.endswith("…")
 
 
@@ -77,19 +77,19 @@ def test_message_body_is_cut_at_the_limit():
 )
 def test_link_is_built_from_what_the_notification_refers_to(ref_type, ref_id, link):
     notification = _notification(ref_type=ref_type, ref_id=ref_id)
-    assert takos.link_for(notification, ORIGIN + "/") == link
+    assert events.link_for(notification, ORIGIN + "/") == link
 
 
 def test_claim_expiry_keeps_an_event_id_until_it_is_too_old_anyway():
     created = NOW - 30
-    expiry = takos.claim_expiry(_notification(created_at=created), now=NOW)
-    assert expiry == int(created) + takos.MAX_EVENT_AGE_SECONDS + 60
-    undated = takos.claim_expiry(_notification(), now=NOW)
-    assert undated == int(NOW) + takos.UNDATED_EVENT_MEMORY_SECONDS
+    expiry = events.claim_expiry(_notification(created_at=created), now=NOW)
+    assert expiry == int(created) + events.MAX_EVENT_AGE_SECONDS + 60
+    undated = events.claim_expiry(_notification(), now=NOW)
+    assert undated == int(NOW) + events.UNDATED_EVENT_MEMORY_SECONDS
 
 
 @pytest.mark.parametrize(("offset", "code"), [(-601, "expired"), (+61, "not_yet_valid")])
 def test_claim_expiry_refuses_events_outside_their_ten_minutes(offset, code):
     with pytest.raises(SignatureError) as refused:
-        takos.claim_expiry(_notification(created_at=NOW + offset), now=NOW)
+        events.claim_expiry(_notification(created_at=NOW + offset), now=NOW)
     assert (refused.value.status, refused.value.code) == (401, code)

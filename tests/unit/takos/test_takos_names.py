@@ -13,10 +13,10 @@ from pushgate.apps.service import update_app_config
 from pushgate.auth import Principal
 from pushgate.devices.models import RegisterDeviceRequest
 from pushgate.errors import BadRequestError, ForbiddenError
-from pushgate.gateway.instances import is_dns_name, normalize_domain, tenant_app_id
-from pushgate.gateway.models import INSTANCE_PATTERN
 from pushgate.policy import require_app_access
 from pushgate.settings import get_settings
+from pushgate.takos.instances import is_dns_name, normalize_domain, tenant_app_id
+from pushgate.takos.models import INSTANCE_PATTERN
 from pushgate.urls import UnsafeUrlError
 
 

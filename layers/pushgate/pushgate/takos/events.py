@@ -1,15 +1,15 @@
 """What a takos instance's notification event becomes: a push with a title for its type, the
 instance's message as the body, its string fields as data, and a link built from what it
-refers to. (The wire format itself is validated in `pushgate.gateway.models`.)"""
+refers to. (The wire format itself is validated in `pushgate.takos.models`.)"""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
 from pushgate.errors import SignatureError
-from pushgate.gateway.models import TakosNotification
-from pushgate.gateway.signing import MAX_CLOCK_SKEW_SECONDS, parse_timestamp
 from pushgate.notifications.models import MessageContent
+from pushgate.takos.models import TakosNotification
+from pushgate.takos.signing import MAX_CLOCK_SKEW_SECONDS, parse_timestamp
 
 # takos' notification types (its API documentation and code), and the default for others.
 TITLES = {

@@ -13,8 +13,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from clients.gateway_client import GatewayClient, public_pem
-from pushgate.gateway import wellknown
-from pushgate.gateway.wellknown import (
+from pushgate.settings import Settings
+from pushgate.takos import wellknown
+from pushgate.takos.wellknown import (
     MAX_DOCUMENT_BYTES,
     InvalidWellKnownError,
     WellKnownDocument,
@@ -23,7 +24,6 @@ from pushgate.gateway.wellknown import (
     parse_document,
     wellknown_url,
 )
-from pushgate.settings import Settings
 from pushgate.urls import UnsafeUrlError
 from tests.standins.tarpit import TarpitServer
 

@@ -17,19 +17,18 @@ from dataclasses import dataclass
 import httpx
 
 from pushgate import aws, clock, outbound
+from pushgate.apps.secrets import signing_secrets
 from pushgate.audit import record_change
-from pushgate.encryption import get_cipher
 from pushgate.observability import logger, metrics
 from pushgate.providers import parse_retry_after
 from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
+from pushgate.receipts.models import ReceiptMessage
+from pushgate.receipts.signing import sign, webhook_id
 from pushgate.settings import get_settings
 from pushgate.storage.apps import AppRecord
 from pushgate.urls import UnsafeUrlError, check_outbound_url
-from pushgate.webhooks.models import ReceiptMessage
-from pushgate.webhooks.signing import sign, webhook_id
 
 RETRY_WINDOW_SECONDS = 24 * 3600
-SECRET_OVERLAP_SECONDS = 24 * 3600
 
 
 class ReceiptInfrastructureError(Exception):
@@ -41,23 +40,6 @@ class Attempt:
     status: int | None  # None: no HTTP answer (timeout, connection error)
     reason: str
     retry_after: float | None = None
-
-
-def signing_secrets(app: AppRecord, now: float) -> list[str]:
-    """The secrets receipts are signed with right now, newest first."""
-    cipher = get_cipher()
-    from pushgate.apps.service import previous_secret_binding, webhook_secret_binding
-
-    secrets = [
-        cipher.open(app.webhook_secret_sealed, binding=webhook_secret_binding(app.app_id)).decode()
-    ]
-    rotated_at = app.webhook_secret_rotated_at
-    overlapping = rotated_at is not None and now - float(rotated_at) < SECRET_OVERLAP_SECONDS
-    if app.webhook_previous_secret_sealed and overlapping:
-        sealed = app.webhook_previous_secret_sealed
-        binding = previous_secret_binding(app.app_id)
-        secrets.append(cipher.open(sealed, binding=binding).decode())
-    return secrets
 
 
 async def deliver_receipt(message: ReceiptMessage) -> None:

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pushgate.encryption import FieldCipher, FieldDecryptionError
+from pushgate.sealing import FieldCipher, FieldDecryptionError
 
 
 class CountingKms:

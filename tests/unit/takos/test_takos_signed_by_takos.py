@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from pushgate.gateway.signing import signature_verifies, split_signature, takos_canonical
+from pushgate.takos.signing import signature_verifies, split_signature, takos_canonical
 from tests.takos import TakosInstance, canonical, sign
-from tests.unit.gateway.test_gateway_signing import TAKOS_CASES
+from tests.unit.takos.test_takos_signing import TAKOS_CASES
 
 pytestmark = pytest.mark.interop
 

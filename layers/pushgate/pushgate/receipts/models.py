@@ -8,7 +8,7 @@ from pushgate.notifications.models import FinalStatus
 
 
 class Receipt(BaseModel):
-    """The webhook body: one final delivery outcome (the brief's shape, nothing more)."""
+    """The webhook body: one final delivery outcome (docs/receipts.md), nothing more."""
 
     model_config = ConfigDict(extra="forbid")
 

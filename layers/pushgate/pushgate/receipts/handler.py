@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from pushgate.webhooks.models import ReceiptMessage
-from pushgate.webhooks.service import deliver_receipt
+from pushgate.receipts.models import ReceiptMessage
+from pushgate.receipts.service import deliver_receipt
 
 
 async def handle_record(record: SQSRecord) -> None:

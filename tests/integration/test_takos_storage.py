@@ -12,10 +12,10 @@ import pytest
 from clients.gateway_client import GatewayClient
 from pushgate import clock
 from pushgate.errors import ForbiddenError
-from pushgate.gateway import instances, wellknown
-from pushgate.gateway.wellknown import WellKnownCache, WellKnownUnavailableError, parse_document
 from pushgate.storage.apps import AppRecord, InstanceRecord, instance_key
 from pushgate.storage.nonces import nonce_key, use_nonce
+from pushgate.takos import instances, wellknown
+from pushgate.takos.wellknown import WellKnownCache, WellKnownUnavailableError, parse_document
 
 REFETCH_SECONDS = 10
 
