@@ -42,7 +42,9 @@ from pushgate.notifications.service import (
     notification_status,
 )
 from pushgate.receipts.service import _disable_webhook, _load_app
-from pushgate.storage.apps import AppRecord, InstanceRecord, instance_key
+from pushgate.storage import instances as enrolments
+from pushgate.storage.apps import AppRecord
+from pushgate.storage.instances import Enrolment, Instance
 from pushgate.storage.nonces import claim_event, event_key, release_event
 from pushgate.takos import instances
 from tests.standins import WebPushStandin
@@ -274,20 +276,11 @@ def test_iam_register_grants_cover_trimming_a_user_beyond_the_device_cap(
     assert _refused("RegisterFunction", calls, tables) == []
 
 
-def _instance(name: str, tenant: str | None = None) -> InstanceRecord:
-    now = clock.rfc3339()
-    InstanceRecord(
-        instance_key(name),
-        instance=name,
-        domain=name,
-        tenant=tenant,
-        enabled=True,
-        enrolled_by="admin",
-        version=1,
-        created_at=now,
-        updated_at=now,
-    ).save()
-    return InstanceRecord.get(instance_key(name))
+def _instance(name: str, tenant: str | None = None) -> Instance:
+    enrolment = Enrolment(
+        domain=name, tenant=tenant, enabled=True, daily_quota=None, push_secret_sealed=None
+    )
+    return enrolments.put(name, enrolment, now=clock.rfc3339())
 
 
 @pytest.mark.parametrize("function", ["RegisterFunction", "SendFunction"])

@@ -12,7 +12,9 @@ import pytest
 from clients.gateway_client import GatewayClient
 from pushgate import clock
 from pushgate.errors import ForbiddenError
-from pushgate.storage.apps import AppRecord, InstanceRecord, instance_key
+from pushgate.storage import instances as enrolments
+from pushgate.storage.apps import AppRecord
+from pushgate.storage.instances import Enrolment, Instance
 from pushgate.storage.nonces import nonce_key, use_nonce
 from pushgate.takos import instances, wellknown
 from pushgate.takos.wellknown import WellKnownCache, WellKnownUnavailableError, parse_document
@@ -138,19 +140,11 @@ def test_nonce_is_accepted_once(pushgate_env):
     assert not use_nonce(key, expires_at=int(clock.epoch()) + 600)
 
 
-def _enrol(name: str, tenant: str | None = None) -> InstanceRecord:
-    InstanceRecord(
-        instance_key(name),
-        instance=name,
-        domain=name,
-        tenant=tenant,
-        enabled=True,
-        enrolled_by="admin",
-        version=1,
-        created_at="t",
-        updated_at="t",
-    ).save()
-    return InstanceRecord.get(instance_key(name))
+def _enrol(name: str, tenant: str | None = None) -> Instance:
+    enrolment = Enrolment(
+        domain=name, tenant=tenant, enabled=True, daily_quota=None, push_secret_sealed=None
+    )
+    return enrolments.put(name, enrolment, now=clock.rfc3339())
 
 
 def test_bind_tenant_creates_an_enabled_app_with_a_vapid_key(pushgate_env):
@@ -207,5 +201,5 @@ def test_bind_tenant_enrolled_tenant_takes_over_a_claim_by_name_and_unbinds_the_
     assert (app.owner_instance, app.owner_claim) == (rightful.instance, "admin")
     assert app.user_issuer == f"takos-instance:{rightful.instance}"
     with pytest.raises(ForbiddenError) as refused:
-        instances.bind_tenant(InstanceRecord.get(instance_key(squatter.instance)), None)
+        instances.bind_tenant(enrolments.get(squatter.instance), None)
     assert refused.value.code == "tenant_taken"

@@ -154,3 +154,64 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_layers_the_checker_finds_a_cycle_and_an_upward_import():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _layer("pushgate.storage.apps") < _layer("pushgate.apps.service")
+
+
+# What only the repositories may know of the database: the client libraries, the PynamoDB
+# models (`*Record`), their helpers, and the exceptions and error codes they raise.
+_DATABASE_MODULES = ("pynamodb", "botocore")
+_STORAGE_INTERNALS = frozenset({"transaction", "is_condition_failure", "table_meta"})
+_DATABASE_NAMES = frozenset({"DoesNotExist", "PynamoDBException", "ClientError"})
+_DATABASE_CODES = ("ConditionalCheckFailed", "TransactionCanceled")
+
+
+def _database_names(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith(_DATABASE_MODULES)]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith(_DATABASE_MODULES):
+                found.append(node.module)
+            elif node.module.startswith("pushgate.storage"):
+                found += [
+                    f"{node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.endswith("Record") or a.name in _STORAGE_INTERNALS
+                ]
+        elif isinstance(node, ast.Attribute) and (
+            node.attr in _DATABASE_NAMES or node.attr.endswith("Record")
+        ):
+            found.append(node.attr)
+        elif isinstance(node, ast.Name) and node.id in _DATABASE_NAMES:
+            found.append(node.id)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [code for code in _DATABASE_CODES if code in node.value]
+    return found
+
+
+def test_layers_only_the_repositories_know_the_database():
+    outside = {
+        name: found
+        for name, path in _modules().items()
+        if not (name.startswith("pushgate.storage") or name == "pushgate.aws")
+        and (found := _database_names(path))
+    }
+    assert outside == {}
+
+
+def test_layers_the_database_check_sees_a_model_an_exception_and_a_code(tmp_path):
+    leaky = tmp_path / "leaky.py"
+    leaky.write_text(
+        "from pushgate.storage.apps import AppRecord\n"
+        "from pynamodb.exceptions import UpdateError\n"
+        "try:\n    AppRecord.get('x')\nexcept AppRecord.DoesNotExist:\n    pass\n"
+        "code = 'ConditionalCheckFailedException'\n"
+    )
+    assert sorted(_database_names(leaky)) == sorted(
+        [
+            "pushgate.storage.apps.AppRecord",
+            "pynamodb.exceptions",
+            "DoesNotExist",
+            "ConditionalCheckFailed",
+        ]
+    )

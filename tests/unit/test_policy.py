@@ -10,7 +10,7 @@ from pushgate import settings
 from pushgate.auth import Principal
 from pushgate.errors import ForbiddenError
 from pushgate.policy import AppTrust, may_manage_device, require_app_access, trust_of
-from pushgate.storage.apps import AppRecord
+from pushgate.storage.apps import App
 
 FIRST = "https://first.example"
 SECOND = "https://second.example"
@@ -42,12 +42,12 @@ def _trust(**fields) -> AppTrust:
 
 
 def test_trust_of_an_app_older_than_issuers_is_the_first_trusted_issuers():
-    trust = trust_of(AppRecord("legacy", enabled=True))
+    trust = trust_of(App("legacy", enabled=True))
     assert (trust.issuer, trust.user_issuer, trust.service_issuers) == (FIRST, FIRST, frozenset())
 
 
 def test_trust_of_an_app_names_its_users_issuer_apart_from_its_own():
-    record = AppRecord("demo", issuer=SECOND, user_issuer=FIRST, service_issuers=[FIRST])
+    record = App("demo", issuer=SECOND, user_issuer=FIRST, service_issuers=(FIRST,))
     trust = trust_of(record)
     assert (trust.issuer, trust.user_issuer, trust.service_issuers) == (
         SECOND,
@@ -57,7 +57,7 @@ def test_trust_of_an_app_names_its_users_issuer_apart_from_its_own():
 
 
 def test_trust_of_a_gateway_instances_app_has_the_instance_as_its_users_issuer():
-    trust = trust_of(AppRecord("takos:social", owner_instance="social.example"))
+    trust = trust_of(App("takos:social", owner_instance="social.example"))
     assert (trust.issuer, trust.user_issuer) == (None, "takos-instance:social.example")
 
 

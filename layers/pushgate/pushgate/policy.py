@@ -23,7 +23,8 @@ from pushgate.apps.models import instance_owner, is_instance_tenant
 from pushgate.auth import SCOPE_SEND, Principal
 from pushgate.errors import ForbiddenError, PushDisabledError
 from pushgate.settings import get_settings
-from pushgate.storage.apps import AppRecord
+from pushgate.storage import apps
+from pushgate.storage.apps import App
 
 _TRUST_ATTRIBUTES = [
     "app_id",
@@ -60,7 +61,7 @@ class AppTrust:
             raise PushDisabledError(f"push is not enabled for app {self.app_id}")
 
 
-def trust_of(record: AppRecord) -> AppTrust:
+def trust_of(record: App) -> AppTrust:
     """The trust an app record expresses, with the defaults applied."""
     issuer = record.issuer
     if issuer is None and not is_instance_tenant(record.app_id):
@@ -75,19 +76,17 @@ def trust_of(record: AppRecord) -> AppTrust:
     return AppTrust(
         app_id=record.app_id,
         issuer=issuer,
-        service_issuers=frozenset(record.service_issuers or ()),
+        service_issuers=frozenset(record.service_issuers),
         user_issuer=user_issuer,
-        enabled=bool(record.enabled),
-        suspended=bool(record.suspended),
+        enabled=record.enabled,
+        suspended=record.suspended,
     )
 
 
 def load_trust(app_id: str) -> AppTrust | None:
     """The app's trust, or None when there is no such app."""
-    try:
-        return trust_of(AppRecord.get(app_id, attributes_to_get=_TRUST_ATTRIBUTES))
-    except AppRecord.DoesNotExist:
-        return None
+    app = apps.get(app_id, fields=_TRUST_ATTRIBUTES)
+    return trust_of(app) if app is not None else None
 
 
 def require_admin(principal: Principal) -> None:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pushgate.settings import Settings
-from pushgate.storage.apps import AppRecord
+from pushgate.storage.apps import App
 
 
-def max_daily_quota(record: AppRecord | None, settings: Settings) -> int:
+def max_daily_quota(record: App | None, settings: Settings) -> int:
     """The most the app's daily_quota may be (an operator's setting, else the deployment's)."""
     if record is not None and record.max_daily_quota is not None:
-        return int(record.max_daily_quota)
+        return record.max_daily_quota
     return settings.default_max_daily_quota
 
 
-def enforced_daily_quota(record: AppRecord, settings: Settings) -> int:
+def enforced_daily_quota(record: App, settings: Settings) -> int:
     """What sends are counted against: the app's daily_quota, within its cap."""
-    return min(int(record.daily_quota), max_daily_quota(record, settings))
+    quota = record.daily_quota if record.daily_quota is not None else settings.default_daily_quota
+    return min(quota, max_daily_quota(record, settings))

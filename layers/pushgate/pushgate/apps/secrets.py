@@ -12,7 +12,7 @@ from typing import Any
 
 from pushgate.receipts.signing import SECRET_PREFIX
 from pushgate.sealing import get_cipher
-from pushgate.storage.apps import AppRecord
+from pushgate.storage.apps import App
 
 # After a rotation the previous webhook secret keeps signing receipts (a second signature).
 SECRET_OVERLAP_SECONDS = 24 * 3600
@@ -69,11 +69,11 @@ def open_fcm_account(app_id: str, sealed: str) -> dict[str, Any]:
     return json.loads(get_cipher().open(sealed, binding=fcm_account_binding(app_id)))
 
 
-def signing_secrets(app: AppRecord, now: float) -> list[str]:
+def signing_secrets(app: App, now: float) -> list[str]:
     """The secrets receipts are signed with right now, newest first."""
-    secrets = [open_webhook_secret(app.app_id, app.webhook_secret_sealed)]
+    secrets = [open_webhook_secret(app.app_id, app.webhook_secret_sealed or "")]
     rotated_at = app.webhook_secret_rotated_at
-    overlapping = rotated_at is not None and now - float(rotated_at) < SECRET_OVERLAP_SECONDS
+    overlapping = rotated_at is not None and now - rotated_at < SECRET_OVERLAP_SECONDS
     if app.webhook_previous_secret_sealed and overlapping:
         sealed = app.webhook_previous_secret_sealed
         opened = get_cipher().open(sealed, binding=previous_secret_binding(app.app_id))

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pynamodb.exceptions import UpdateError
-
 from pushgate import clock
 from pushgate.apps import secrets
 from pushgate.apps.models import (
@@ -24,18 +20,20 @@ from pushgate.errors import BadRequestError, ConflictError, ForbiddenError, NotF
 from pushgate.policy import require_app_access, trust_of
 from pushgate.providers import InvalidServiceAccountError, ServiceAccount
 from pushgate.settings import get_settings
-from pushgate.storage.apps import AppRecord
+from pushgate.storage import apps
+from pushgate.storage.apps import App, AppChange, AppExpectation
+from pushgate.storage.base import WriteConflictError
 from pushgate.storage.counters import daily_quota_key, read_count
 from pushgate.urls import check_outbound_url
 
 _PROVISIONING_ATTEMPTS = 3
 
 
-def load_app(app_id: str) -> AppRecord:
-    try:
-        return AppRecord.get(app_id)
-    except AppRecord.DoesNotExist:
-        raise NotFoundError(f"app {app_id} does not exist") from None
+def load_app(app_id: str) -> App:
+    app = apps.get(app_id)
+    if app is None:
+        raise NotFoundError(f"app {app_id} does not exist")
+    return app
 
 
 def update_app_config(
@@ -53,7 +51,7 @@ def update_app_config(
 
 
 def _check_fields(
-    request: AppConfigPatchRequest, existing: AppRecord | None, principal: Principal | None
+    request: AppConfigPatchRequest, existing: App | None, principal: Principal | None
 ) -> None:
     """Tenants set their own app's settings within the operator's limits; the limits, the
     kill switch and the app's service issuers are the operator's (admin tokens, or pushgate
@@ -91,7 +89,7 @@ def _check_fields(
 
 def apply_app_config(
     app_id: str, request: AppConfigPatchRequest, principal: Principal | None
-) -> AppRecord:
+) -> App:
     """Apply a PATCH, creating the app on first call and provisioning its VAPID keypair and
     webhook secret the first time it is enabled. Only the named fields are written, so the
     counters other functions maintain on the same item are never overwritten. `principal`
@@ -103,21 +101,14 @@ def apply_app_config(
             request.webhook_url, allow_private=settings.allow_private_urls, field="webhook_url"
         )
     for _ in range(_PROVISIONING_ATTEMPTS):
-        try:
-            existing: AppRecord | None = AppRecord.get(app_id, consistent_read=True)
-        except AppRecord.DoesNotExist:
-            existing = None
+        existing = apps.get(app_id, consistent=True)
         _check_fields(request, existing, principal)
-        record = AppRecord(app_id)
-        actions = _field_actions(request, changed)
+        change = _field_change(request, changed)
         if "fcm_service_account" in changed:
-            actions += _fcm_account_actions(app_id, request)
+            _fcm_account_change(app_id, request, change)
         now = clock.rfc3339()
-        actions += [
-            AppRecord.updated_at.set(now),
-            AppRecord.created_at.set(AppRecord.created_at | now),
-            AppRecord.device_count.set(AppRecord.device_count | 0),
-        ]
+        change.assign["updated_at"] = now
+        change.assign_if_absent |= {"created_at": now, "device_count": 0}
         # The app's issuer is the one it is created with (for apps older than the field, the
         # issuer their trust already defaulted to); pushgate's own apps have none.
         bound_issuer = (
@@ -126,101 +117,111 @@ def apply_app_config(
             else (principal.issuer if principal is not None else None)
         )
         if bound_issuer is not None:
-            actions.append(AppRecord.issuer.set(AppRecord.issuer | bound_issuer))
+            change.assign_if_absent["issuer"] = bound_issuer
         if "daily_quota" not in changed:
-            actions.append(
-                AppRecord.daily_quota.set(AppRecord.daily_quota | settings.default_daily_quota)
-            )
+            change.assign_if_absent["daily_quota"] = settings.default_daily_quota
         if "enabled" not in changed:
-            actions.append(AppRecord.enabled.set(AppRecord.enabled | False))
-        enabling = request.enabled is True or (existing is not None and existing.enabled)
-        provisioned: list[str] = []
-        condition = _writer_condition(existing, principal)
-        if enabling and (existing is None or existing.vapid_public_key is None):
-            actions += _vapid_actions(app_id)
-            provisioned.append("vapid_keypair")
-            vapid_absent = AppRecord.vapid_public_key.does_not_exist()
-            condition = vapid_absent if condition is None else condition & vapid_absent
-        if enabling and (existing is None or existing.webhook_secret_sealed is None):
-            sealed = secrets.seal_webhook_secret(app_id, secrets.new_webhook_secret())
-            actions.append(AppRecord.webhook_secret_sealed.set(sealed))
-            provisioned.append("webhook_secret")
-            secret_absent = AppRecord.webhook_secret_sealed.does_not_exist()
-            condition = secret_absent if condition is None else condition & secret_absent
+            change.assign_if_absent["enabled"] = False
+        provisioned = _provisioning(app_id, request, existing, change)
         try:
-            record.update(actions=actions, condition=condition)
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                continue  # another request created or provisioned first: re-read, check again
-            raise
+            written = apps.write(app_id, change, _expectation(existing, principal, provisioned))
+        except WriteConflictError:
+            continue  # another request created or provisioned first: re-read, check again
         action = "app.create" if existing is None else "app.update"
-        record_change(action, principal=principal, app_id=app_id, fields=changed | set(provisioned))
-        return record
+        record_change(action, principal=principal, app_id=app_id, fields=changed | provisioned)
+        return written
     raise ConflictError("the app is being changed concurrently; try again")
 
 
-def _writer_condition(existing: AppRecord | None, principal: Principal | None) -> Any:
+def _provisioning(
+    app_id: str, request: AppConfigPatchRequest, existing: App | None, change: AppChange
+) -> set[str]:
+    """What the first enable provisions (a VAPID keypair, a webhook secret), added to
+    `change`; the names of what it provisions."""
+    enabling = request.enabled is True or (existing is not None and existing.enabled)
+    provisioned: set[str] = set()
+    if enabling and (existing is None or existing.vapid_public_key is None):
+        keypair = VapidKey.generate()
+        change.assign["vapid_public_key"] = keypair.public_key
+        change.assign["vapid_private_key_sealed"] = secrets.seal_vapid_key(
+            app_id, keypair.export_private_key()
+        )
+        provisioned.add("vapid_keypair")
+    if enabling and (existing is None or existing.webhook_secret_sealed is None):
+        change.assign["webhook_secret_sealed"] = secrets.seal_webhook_secret(
+            app_id, secrets.new_webhook_secret()
+        )
+        provisioned.add("webhook_secret")
+    return provisioned
+
+
+def _expectation(
+    existing: App | None, principal: Principal | None, provisioned: set[str]
+) -> AppExpectation:
     """The write must find the app as the checks saw it: still absent when it is being
-    created (so two creators cannot both become its issuer), and unchanged since it was read
-    when a service token writes (its issuer and limits are what the checks allowed)."""
-    if existing is None:
-        return AppRecord.app_id.does_not_exist()
-    if principal is not None and principal.kind == "service":
-        return AppRecord.updated_at == existing.updated_at
-    return None
+    created (so two creators cannot both become its issuer), unchanged since it was read when
+    a service token writes (its issuer and limits are what the checks allowed), and without
+    what this write provisions (so two first enables cannot both provision)."""
+    without = tuple(
+        name
+        for name, kind in (
+            ("vapid_public_key", "vapid_keypair"),
+            ("webhook_secret_sealed", "webhook_secret"),
+        )
+        if kind in provisioned
+    )
+    by_service = principal is not None and principal.kind == "service"
+    return AppExpectation(
+        absent=existing is None,
+        updated_at=existing.updated_at if existing is not None and by_service else None,
+        without=without,
+    )
 
 
-def _field_actions(request: AppConfigPatchRequest, changed: set[str]) -> list:
+_SETTABLE_FIELDS = (
+    "enabled",
+    "daily_quota",
+    "webhook_url",
+    "vapid_subject",
+    "max_daily_quota",
+    "suspended",
+    "service_issuers",
+    "user_issuer",
+)
+
+
+def _field_change(request: AppConfigPatchRequest, changed: set[str]) -> AppChange:
     # null removes a value; fields that cannot be absent go back to their default instead
     # (an app without daily_quota broke every read of its config and every send with a 500).
     defaults = {"enabled": False, "daily_quota": get_settings().default_daily_quota}
-    actions = []
-    for name in (
-        "enabled",
-        "daily_quota",
-        "webhook_url",
-        "vapid_subject",
-        "max_daily_quota",
-        "suspended",
-        "service_issuers",
-        "user_issuer",
-    ):
+    change = AppChange()
+    for name in _SETTABLE_FIELDS:
         if name not in changed:
             continue
-        attribute = getattr(AppRecord, name)
         value = getattr(request, name)
         if value is None and name in defaults:
             value = defaults[name]
-        actions.append(attribute.remove() if value is None else attribute.set(value))
+        if value is None:
+            change.remove.add(name)
+        else:
+            change.assign[name] = value
     if "webhook_url" in changed:  # a new URL is a fresh start after a 410
-        actions += [
-            AppRecord.webhook_disabled_at.remove(),
-            AppRecord.webhook_disabled_reason.remove(),
-        ]
-    return actions
+        change.remove |= {"webhook_disabled_at", "webhook_disabled_reason"}
+    return change
 
 
-def _fcm_account_actions(app_id: str, request: AppConfigPatchRequest) -> list:
+def _fcm_account_change(app_id: str, request: AppConfigPatchRequest, change: AppChange) -> None:
     if request.fcm_service_account is None:
-        return [AppRecord.fcm_service_account_sealed.remove(), AppRecord.fcm_project_id.remove()]
+        change.remove |= {"fcm_service_account_sealed", "fcm_project_id"}
+        return
     try:
         account = ServiceAccount.parse(request.fcm_service_account)
     except InvalidServiceAccountError as exc:
         raise BadRequestError(f"fcm_service_account: {exc}", code="invalid_request") from None
-    sealed = secrets.seal_fcm_account(app_id, request.fcm_service_account)
-    return [
-        AppRecord.fcm_service_account_sealed.set(sealed),
-        AppRecord.fcm_project_id.set(account.project_id),
-    ]
-
-
-def _vapid_actions(app_id: str) -> list:
-    keypair = VapidKey.generate()
-    sealed = secrets.seal_vapid_key(app_id, keypair.export_private_key())
-    return [
-        AppRecord.vapid_public_key.set(keypair.public_key),
-        AppRecord.vapid_private_key_sealed.set(sealed),
-    ]
+    change.assign["fcm_service_account_sealed"] = secrets.seal_fcm_account(
+        app_id, request.fcm_service_account
+    )
+    change.assign["fcm_project_id"] = account.project_id
 
 
 def get_app_config(app_id: str) -> AppConfigResponse:
@@ -230,18 +231,13 @@ def get_app_config(app_id: str) -> AppConfigResponse:
 def get_public_vapid_key(app_id: str) -> str:
     """The key browsers subscribe with; unknown, disabled and suspended apps look the same
     (404)."""
-    try:
-        record = AppRecord.get(
-            app_id, attributes_to_get=["enabled", "suspended", "vapid_public_key"]
-        )
-    except AppRecord.DoesNotExist:
-        record = None
+    record = apps.get(app_id, fields=["enabled", "suspended", "vapid_public_key"])
     if record is None or not record.enabled or record.suspended or not record.vapid_public_key:
         raise NotFoundError(f"app {app_id} does not exist or push is disabled")
     return record.vapid_public_key
 
 
-def to_response(record: AppRecord) -> AppConfigResponse:
+def to_response(record: App) -> AppConfigResponse:
     settings = get_settings()
     trust = trust_of(record)
     secret = None
@@ -252,18 +248,18 @@ def to_response(record: AppRecord) -> AppConfigResponse:
         webhook_status = "disabled" if record.webhook_disabled_at else "active"
     return AppConfigResponse(
         app_id=record.app_id,
-        enabled=bool(record.enabled),
+        enabled=record.enabled,
         webhook_url=record.webhook_url,
         webhook_secret=secret,
         webhook_status=webhook_status,
         webhook_disabled_reason=record.webhook_disabled_reason,
-        daily_quota=int(record.daily_quota),
+        daily_quota=record.daily_quota or settings.default_daily_quota,
         max_daily_quota=max_daily_quota(record, settings),
         suspended=trust.suspended,
         issuer=trust.issuer,
         service_issuers=sorted(trust.service_issuers),
         user_issuer=trust.user_issuer,
-        device_count=max(0, int(record.device_count or 0)),
+        device_count=record.device_count,
         notifications_today=read_count(daily_quota_key(record.app_id, clock.utc_day())),
         vapid_public_key=record.vapid_public_key,
         vapid_subject=record.vapid_subject,
@@ -279,32 +275,26 @@ def rotate_webhook_secret(app_id: str, principal: Principal) -> WebhookSecretRot
     app = load_app(app_id)
     now = clock.epoch()
     secret = secrets.new_webhook_secret()
-    actions = [
-        AppRecord.webhook_secret_sealed.set(secrets.seal_webhook_secret(app_id, secret)),
-        AppRecord.updated_at.set(clock.rfc3339(now)),
-    ]
+    change = AppChange(
+        assign={
+            "webhook_secret_sealed": secrets.seal_webhook_secret(app_id, secret),
+            "updated_at": clock.rfc3339(now),
+        }
+    )
     valid_until = None
     if app.webhook_secret_sealed:
         old = secrets.open_webhook_secret(app_id, app.webhook_secret_sealed)
-        actions += [
-            AppRecord.webhook_previous_secret_sealed.set(
-                secrets.seal_previous_secret(app_id, old.encode())
-            ),
-            AppRecord.webhook_secret_rotated_at.set(now),
-        ]
+        change.assign["webhook_previous_secret_sealed"] = secrets.seal_previous_secret(
+            app_id, old.encode()
+        )
+        change.assign["webhook_secret_rotated_at"] = now
         valid_until = clock.rfc3339(now + secrets.SECRET_OVERLAP_SECONDS)
     # Conditional on the secret we read, so two concurrent rotations cannot lose one.
-    condition = (
-        AppRecord.webhook_secret_sealed == app.webhook_secret_sealed
-        if app.webhook_secret_sealed
-        else AppRecord.webhook_secret_sealed.does_not_exist()
-    )
+    expect = AppExpectation(equal={"webhook_secret_sealed": app.webhook_secret_sealed})
     try:
-        AppRecord(app_id).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise ConflictError("the secret was rotated concurrently; try again") from None
-        raise
+        apps.write(app_id, change, expect)
+    except WriteConflictError:
+        raise ConflictError("the secret was rotated concurrently; try again") from None
     record_change(
         "app.webhook_secret.rotate", principal=principal, app_id=app_id, fields=["webhook_secret"]
     )

@@ -33,9 +33,10 @@ from pushgate.providers import FcmMessage, Outcome, ServiceAccount
 from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
 from pushgate.receipts.models import Receipt, ReceiptMessage
 from pushgate.settings import get_settings
-from pushgate.storage.apps import AppRecord
-from pushgate.storage.devices import DeviceRecord
-from pushgate.storage.notifications import RETENTION_SECONDS, NotificationRecord
+from pushgate.storage import apps, notifications
+from pushgate.storage import devices as registry
+from pushgate.storage.devices import Device
+from pushgate.storage.notifications import RETENTION_SECONDS
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "invalid_token", "expired"})
 QUICK_TRIES = 3
@@ -44,7 +45,6 @@ _QUICK_RETRY_AFTER_LIMIT = 2.0
 # How long a container trusts what it read of an app: a disable, a suspension or a new
 # webhook takes effect within this.
 _APP_CACHE_SECONDS = 5.0
-_OUTCOMES_PER_UPDATE = 25
 
 
 class DeliveryInfrastructureError(Exception):
@@ -72,9 +72,8 @@ def _app_keys(app_id: str) -> AppKeys | None:
     cached = _apps.get(app_id)
     if cached is not None and clock.epoch() - cached.loaded_at < _APP_CACHE_SECONDS:
         return cached
-    try:
-        record = AppRecord.get(app_id)
-    except AppRecord.DoesNotExist:
+    record = apps.get(app_id)
+    if record is None:
         return None
     vapid = None
     if record.vapid_private_key_sealed:
@@ -100,7 +99,7 @@ def _app_keys(app_id: str) -> AppKeys | None:
 
 @dataclass(frozen=True, slots=True)
 class DeviceResult:
-    device: DeviceRecord
+    device: Device
     outcome: Outcome
     attempts: int
     final: FinalStatus | None  # None: retry later
@@ -171,16 +170,14 @@ async def deliver(
 
 def _load(
     job: DeliveryJob, app: AppKeys | None, redelivered: bool
-) -> tuple[dict[str, Any] | None, list[DeviceRecord], list[str]]:
+) -> tuple[dict[str, Any] | None, list[Device], list[str]]:
     """(the outcomes recorded so far, None while the notification has no item; the user's
     devices to deliver to; the ids of a retry's devices that are gone or another user's)."""
     previous: dict[str, Any] | None = None
     if redelivered or job.attempt > 0:  # a first delivery has no earlier outcomes to read
-        try:
-            record = NotificationRecord.get(job.notification_id)
-            previous = (record.deliveries or {}).as_dict()
-        except NotificationRecord.DoesNotExist:
-            pass
+        record = notifications.get(job.notification_id)
+        if record is not None:
+            previous = record.deliveries
     owner = app.user_issuer if app is not None else None
     if job.device_ids is None:
         limit = get_settings().max_devices_per_user
@@ -189,7 +186,7 @@ def _load(
     # another user moves its device to them, and a removed device is gone).
     found = {
         record.device_id: record
-        for record in DeviceRecord.batch_get(job.device_ids)
+        for record in registry.get_many(job.device_ids)
         if record.app_id == job.app_id
         and record.user_id == job.user_id
         and owner is not None
@@ -243,8 +240,8 @@ def _finish_gone(
         FinalOutcome(d, previous.get(d, {}).get("platform", "unknown"), "failed", "device_gone")
         for d in owed
     ]
-    _write_entries(
-        job,
+    notifications.update_outcomes(
+        job.notification_id,
         {
             o.device_id: {
                 "platform": o.platform,
@@ -267,7 +264,7 @@ async def _deliver_one(
     rt: Runtime,
     job: DeliveryJob,
     app: AppKeys | None,
-    device: DeviceRecord,
+    device: Device,
     *,
     attempts: int,
     max_attempts: int,
@@ -307,7 +304,7 @@ async def _deliver_one(
 
 
 def _refusal(
-    job: DeliveryJob, app: AppKeys | None, device: DeviceRecord, attempts: int
+    job: DeliveryJob, app: AppKeys | None, device: Device, attempts: int
 ) -> DeviceResult | None:
     """A final outcome reached without sending anything, if there is one."""
     if clock.epoch() >= job.expires_at:
@@ -370,8 +367,7 @@ async def _send(rt: Runtime, job: DeliveryJob, app: AppKeys, address: PushAddres
 
 def _record(job: DeliveryJob, results: list[DeviceResult], *, first_record: bool) -> None:
     """The notification's first outcomes put its item (until then its status is read from
-    the send request's item); later ones update their entries, one UpdateItem per 25
-    devices (an update expression is capped at 4 KB)."""
+    the send request's item); later ones update their entries."""
     now = clock.rfc3339()
     entries = {
         r.device.device_id: {
@@ -384,29 +380,16 @@ def _record(job: DeliveryJob, results: list[DeviceResult], *, first_record: bool
         for r in results
     }
     if first_record:
-        NotificationRecord(
+        notifications.put_outcomes(
             job.notification_id,
             app_id=job.app_id,
             user_id=job.user_id,
             created_at=clock.rfc3339(job.created_at),
             expires_at=int(job.created_at) + RETENTION_SECONDS,
             deliveries=entries,
-        ).save()
-        return
-    _write_entries(job, entries)
-
-
-def _write_entries(job: DeliveryJob, entries: dict[str, dict[str, Any]]) -> None:
-    """Update outcome entries of an existing notification item, 25 devices per UpdateItem."""
-    device_ids = list(entries)
-    for start in range(0, len(device_ids), _OUTCOMES_PER_UPDATE):
-        NotificationRecord(job.notification_id).update(
-            actions=[
-                NotificationRecord.deliveries[device_id].set(entries[device_id])
-                for device_id in device_ids[start : start + _OUTCOMES_PER_UPDATE]
-            ],
-            condition=NotificationRecord.notification_id.exists(),
         )
+        return
+    notifications.update_outcomes(job.notification_id, entries)
 
 
 def _requeue(job: DeliveryJob, waiting: list[DeviceResult]) -> None:

@@ -15,8 +15,6 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PynamoDBException
-
 from pushgate import clock
 from pushgate.auth import Principal
 from pushgate.devices.addresses import (
@@ -44,10 +42,9 @@ from pushgate.errors import (
 from pushgate.policy import may_manage_device, require_app_user, require_user
 from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
-from pushgate.storage.apps import AppRecord
-from pushgate.storage.base import is_condition_failure, transaction
+from pushgate.storage import apps
+from pushgate.storage import devices as registry
 from pushgate.storage.counters import take_rate_slot
-from pushgate.storage.devices import DeviceRecord, app_device_key
 
 REGISTRATIONS_PER_HOUR = 10
 _UPSERT_ATTEMPTS = 3
@@ -65,7 +62,7 @@ def address_binding(device_id: str) -> str:
     return f"devices/{device_id}/address"
 
 
-def open_address(record: DeviceRecord) -> PushAddress:
+def open_address(record: registry.Device) -> PushAddress:
     """The device's push address, decrypted (for delivery only: never returned by the API)."""
     sealed = record.address_sealed
     return deserialize(get_cipher().open(sealed, binding=address_binding(record.device_id)))
@@ -118,11 +115,10 @@ def upsert_device(
     sealed = get_cipher().seal(serialize(address), binding=address_binding(device_id))
     for _ in range(_UPSERT_ATTEMPTS):
         now = clock.rfc3339()
-        record = DeviceRecord(
-            device_id,
+        device = registry.Device(
+            device_id=device_id,
             app_id=app_id,
             user_id=user_id,
-            app_device=app_device_key(app_id, device_id),
             platform=platform,
             channel=address.channel,
             address_sealed=sealed,
@@ -131,38 +127,13 @@ def upsert_device(
             created_at=now,
             last_seen_at=now,
         )
-        try:
-            with transaction() as tx:
-                tx.save(record, condition=DeviceRecord.device_id.does_not_exist())
-                tx.update(
-                    AppRecord(app_id),
-                    actions=[AppRecord.device_count.add(1)],
-                    condition=AppRecord.app_id.exists(),
-                )
+        if registry.insert(device):
             _trim_user_devices(app_id, user_id, owner, keep=device_id)
             return Registration(device_id, created=True)
-        except PynamoDBException as exc:
-            if not is_condition_failure(exc):
-                raise
-        try:
-            DeviceRecord(device_id).update(
-                actions=[
-                    DeviceRecord.user_id.set(user_id),
-                    DeviceRecord.platform.set(platform),
-                    DeviceRecord.address_sealed.set(sealed),
-                    DeviceRecord.owner_issuer.set(owner),
-                    DeviceRecord.last_seen_at.set(now),
-                    DeviceRecord.user_agent.set(user_agent)
-                    if user_agent is not None
-                    else DeviceRecord.user_agent.remove(),
-                ],
-                condition=DeviceRecord.device_id.exists() & (DeviceRecord.app_id == app_id),
-            )
+        if registry.refresh(device):
             _trim_user_devices(app_id, user_id, owner, keep=device_id)
             return Registration(device_id, created=False)
-        except PynamoDBException as exc:
-            if not is_condition_failure(exc):
-                raise  # else it was deleted between the two writes: insert again
+        # else it was deleted between the two writes: insert again
     raise ConflictError("the device is being changed concurrently; try again")
 
 
@@ -179,29 +150,14 @@ def _trim_user_devices(app_id: str, user_id: str, owner: str, *, keep: str) -> N
         remove_device(record)
 
 
-def remove_device(record: DeviceRecord) -> bool:
+def remove_device(device: registry.Device) -> bool:
     """Delete a device and decrement its app's count, atomically. False if already gone."""
-    try:
-        with transaction() as tx:
-            tx.delete(record, condition=DeviceRecord.device_id.exists())
-            tx.update(
-                AppRecord(record.app_id),
-                actions=[AppRecord.device_count.add(-1)],
-                condition=AppRecord.app_id.exists(),
-            )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return registry.remove(device)
 
 
 def delete_device(principal: Principal, device_id: str) -> None:
     """The owning user or the owning app removes a device; anyone else sees 404."""
-    try:
-        record = DeviceRecord.get(device_id)
-    except DeviceRecord.DoesNotExist:
-        record = None
+    record = registry.get(device_id)
     if record is None or not may_manage_device(
         principal, app_id=record.app_id, user_id=record.user_id, owner_issuer=record.owner_issuer
     ):
@@ -211,24 +167,18 @@ def delete_device(principal: Principal, device_id: str) -> None:
 
 def user_devices(
     app_id: str, user_id: str, owner: str | None, *, limit: int | None
-) -> list[DeviceRecord]:
+) -> list[registry.Device]:
     """The devices of the user `(owner, user_id)` in one app, most recently seen first, at
     most `limit` of them (delivery's look-up: a job never fans out to more than a user may
     have). No owner (an app whose user issuer is unknown) has no devices."""
     if owner is None:
         return []
-    records = [
-        record
-        for record in DeviceRecord.by_user.query(
-            user_id, DeviceRecord.app_device.startswith(f"{app_id}#")
-        )
-        if record.owner_issuer == owner
-    ]
+    records = [d for d in registry.of_user(user_id, app_id=app_id) if d.owner_issuer == owner]
     records.sort(key=lambda record: record.last_seen_at, reverse=True)
     return records if limit is None else records[:limit]
 
 
-def _to_device(record: DeviceRecord) -> Device:
+def _to_device(record: registry.Device) -> Device:
     return Device(
         device_id=record.device_id,
         user_id=record.user_id,
@@ -241,19 +191,14 @@ def _to_device(record: DeviceRecord) -> Device:
 def list_app_devices(app_id: str, *, limit: int, cursor: str | None) -> AppDevicesResponse:
     """One page of an app's devices. The cursor only names a device id: the partition is
     always the app in the path, so no cursor can page into another app."""
-    start = None
-    if cursor is not None:
-        start_device = _decode_cursor(cursor)
-        start = {"device_id": {"S": start_device}, "app_id": {"S": app_id}}
-    page = DeviceRecord.by_app.query(app_id, limit=limit, last_evaluated_key=start)
+    after = _decode_cursor(cursor) if cursor is not None else None
+    page, last = registry.page_of_app(app_id, limit=limit, after=after)
     devices = [_to_device(record) for record in page]
-    last = page.last_evaluated_key
-    next_cursor = _encode_cursor(last["device_id"]["S"]) if last and len(devices) == limit else None
-    try:
-        total = int(AppRecord.get(app_id, attributes_to_get=["device_count"]).device_count or 0)
-    except AppRecord.DoesNotExist:
-        raise NotFoundError(f"app {app_id} does not exist") from None
-    return AppDevicesResponse(devices=devices, total=max(0, total), next_cursor=next_cursor)
+    next_cursor = _encode_cursor(last) if last is not None else None
+    app = apps.get(app_id, fields=["device_count"])
+    if app is None:
+        raise NotFoundError(f"app {app_id} does not exist")
+    return AppDevicesResponse(devices=devices, total=app.device_count, next_cursor=next_cursor)
 
 
 def _encode_cursor(device_id: str) -> str:
@@ -277,7 +222,7 @@ def list_account_devices(principal: Principal) -> AccountDevicesResponse:
     """The caller's devices in every app, grouped by app (registered with this issuer)."""
     require_user(principal)
     grouped: dict[str, list[Device]] = defaultdict(list)
-    for record in DeviceRecord.by_user.query(principal.subject, limit=_ACCOUNT_DEVICE_LIMIT):
+    for record in registry.of_user(principal.subject, limit=_ACCOUNT_DEVICE_LIMIT):
         if record.owner_issuer == principal.issuer:
             grouped[record.app_id].append(_to_device(record))
     return AccountDevicesResponse(

@@ -28,13 +28,9 @@ from pushgate.observability import logger, metrics
 from pushgate.policy import require_app_access, trust_of
 from pushgate.queues import OutgoingMessage, send_all
 from pushgate.settings import Settings, get_settings
-from pushgate.storage.apps import AppRecord
+from pushgate.storage import apps, notifications
 from pushgate.storage.counters import daily_quota_key, release, reserve
-from pushgate.storage.notifications import (
-    RETENTION_SECONDS,
-    NotificationRecord,
-    NotificationRequestRecord,
-)
+from pushgate.storage.notifications import RETENTION_SECONDS
 
 _QUOTA_KEY_TTL_SECONDS = 2 * 86_400
 
@@ -123,13 +119,9 @@ def accept(
 
 def _daily_limit(app_id: str, settings: Settings) -> int:
     """The app's enforced daily quota; 403 unless it is enabled and not suspended."""
-    try:
-        app = AppRecord.get(
-            app_id,
-            attributes_to_get=["app_id", "enabled", "suspended", "daily_quota", "max_daily_quota"],
-        )
-    except AppRecord.DoesNotExist:
-        raise PushDisabledError(f"push is not enabled for app {app_id}") from None
+    app = apps.get(app_id, fields=["enabled", "suspended", "daily_quota", "max_daily_quota"])
+    if app is None:
+        raise PushDisabledError(f"push is not enabled for app {app_id}")
     trust_of(app).require_active()
     return enforced_daily_quota(app, settings)
 
@@ -140,13 +132,13 @@ def _record(
     """One item for the whole request; each notification gets its own at its first delivery
     (see pushgate.storage.notifications)."""
     group_key, _ = ids.group_key(notification_ids[0])
-    NotificationRequestRecord(
+    notifications.put_request(
         group_key,
         app_id=app_id,
         user_ids=[recipient.user_id for recipient in recipients],
         created_at=clock.rfc3339(now),
         expires_at=int(now) + RETENTION_SECONDS,
-    ).save()
+    )
 
 
 def notification_status(principal: Principal, notification_id: str) -> NotificationStatusResponse:
@@ -165,9 +157,8 @@ def notification_status(principal: Principal, notification_id: str) -> Notificat
 
 def _delivered_status(notification_id: str) -> NotificationStatusResponse | None:
     """From the notification's own item, written at its first delivery attempt."""
-    try:
-        record = NotificationRecord.get(notification_id)
-    except NotificationRecord.DoesNotExist:
+    record = notifications.get(notification_id)
+    if record is None:
         return None
     return NotificationStatusResponse(
         notification_id=record.notification_id,
@@ -176,7 +167,7 @@ def _delivered_status(notification_id: str) -> NotificationStatusResponse | None
         created_at=record.created_at,
         deliveries=[
             Delivery(device_id=device_id, **entry)
-            for device_id, entry in sorted((record.deliveries or {}).as_dict().items())
+            for device_id, entry in sorted(record.deliveries.items())
         ],
     )
 
@@ -187,9 +178,8 @@ def _queued_status(notification_id: str) -> NotificationStatusResponse | None:
         group_key, index = ids.group_key(notification_id)
     except ValueError:  # a well-formed id pushgate never minted
         return None
-    try:
-        request = NotificationRequestRecord.get(group_key)
-    except NotificationRequestRecord.DoesNotExist:
+    request = notifications.get_request(group_key)
+    if request is None:
         return None
     if index >= len(request.user_ids):
         return None

@@ -25,7 +25,9 @@ from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
 from pushgate.receipts.models import ReceiptMessage
 from pushgate.receipts.signing import sign, webhook_id
 from pushgate.settings import get_settings
-from pushgate.storage.apps import AppRecord
+from pushgate.storage import apps
+from pushgate.storage.apps import App, AppChange, AppExpectation
+from pushgate.storage.base import WriteConflictError
 from pushgate.urls import UnsafeUrlError, check_outbound_url
 
 RETRY_WINDOW_SECONDS = 24 * 3600
@@ -100,28 +102,21 @@ async def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
     return Attempt(reply.status_code, f"http_{reply.status_code}", retry_after)
 
 
-def _load_app(app_id: str) -> AppRecord | None:
-    try:
-        return AppRecord.get(app_id)
-    except AppRecord.DoesNotExist:
-        return None
+def _load_app(app_id: str) -> App | None:
+    return apps.get(app_id)
 
 
-def _disable_webhook(app: AppRecord) -> None:
+def _disable_webhook(app: App) -> None:
     """The receiver said 410 Gone: stop sending until the tenant configures a URL again."""
-    from pynamodb.exceptions import UpdateError
-
-    try:
-        AppRecord(app.app_id).update(
-            actions=[
-                AppRecord.webhook_disabled_at.set(clock.rfc3339()),
-                AppRecord.webhook_disabled_reason.set("receiver answered 410 Gone"),
-            ],
-            condition=AppRecord.webhook_url == app.webhook_url,  # not if it changed meanwhile
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    change = AppChange(
+        assign={
+            "webhook_disabled_at": clock.rfc3339(),
+            "webhook_disabled_reason": "receiver answered 410 Gone",
+        }
+    )
+    try:  # not if the URL changed meanwhile
+        apps.write(app.app_id, change, AppExpectation(equal={"webhook_url": app.webhook_url}))
+    except WriteConflictError:
         return
     record_change("app.webhook.disable", principal=None, app_id=app.app_id, fields=["webhook_url"])
     logger.warning("webhook disabled after 410", extra={"app_id": app.app_id})

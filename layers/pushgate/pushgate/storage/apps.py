@@ -1,12 +1,16 @@
-"""The Apps table: one item per tenant app, and one per enrolled gateway instance.
+"""The Apps table's tenant apps: one item per app, `App` in and out.
 
-Keys: `<app_id>` for apps (a gateway instance's tenant app is `takos:<tenant>`);
-`instance#<name>` for gateway-instance enrolments (app ids cannot contain `#`).
-Access patterns: get/update by key; `device_count` is maintained with atomic ADDs by the
-device registry, so nothing here may write the whole item back (updates name their fields).
+Key: `<app_id>` (a gateway instance's tenant app is `takos:<tenant>`; enrolments share the
+table under `instance#<name>`, see `pushgate.storage.instances`). `device_count` is changed
+with atomic ADDs by the device registry (`pushgate.storage.devices`), so writes here name
+their fields and never put the whole item back.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -14,12 +18,15 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
-from pushgate.storage.base import table_meta
+from pushgate.storage.base import WriteConflictError, is_condition_failure, table_meta
 
 
 class AppRecord(Model):
+    """The item (storage only: everything else sees `App`)."""
+
     Meta = table_meta("apps_table_name")
 
     app_id = UnicodeAttribute(hash_key=True)
@@ -47,41 +54,155 @@ class AppRecord(Model):
     fcm_service_account_sealed = UnicodeAttribute(null=True)
     fcm_project_id = UnicodeAttribute(null=True)
     device_count = NumberAttribute(default=0)
-    # `takos:*` apps only: the gateway instance that claimed the tenant first and owns it.
+    # `takos:*` apps only: the gateway instance that owns the tenant, and how it claimed it:
+    # "admin" (an enrolment naming the tenant) wins over "instance" (its name or document).
     owner_instance = UnicodeAttribute(null=True)
-    # How the owner claimed it: "admin" (an enrolment naming the tenant) wins over "instance"
-    # (the instance's name or its well-known document's tenant).
     owner_claim = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
 
-INSTANCE_KEY_PREFIX = "instance#"
+@dataclass(frozen=True, slots=True)
+class App:
+    """A tenant app as stored. A read of some fields leaves the others at their defaults."""
+
+    app_id: str
+    enabled: bool = False
+    suspended: bool = False
+    webhook_url: str | None = None
+    webhook_secret_sealed: str | None = None
+    webhook_previous_secret_sealed: str | None = None
+    webhook_secret_rotated_at: float | None = None
+    webhook_disabled_at: str | None = None
+    webhook_disabled_reason: str | None = None
+    daily_quota: int | None = None
+    max_daily_quota: int | None = None
+    issuer: str | None = None
+    service_issuers: tuple[str, ...] = ()
+    user_issuer: str | None = None
+    vapid_subject: str | None = None
+    vapid_public_key: str | None = None
+    vapid_private_key_sealed: str | None = None
+    fcm_service_account_sealed: str | None = None
+    fcm_project_id: str | None = None
+    device_count: int = 0
+    owner_instance: str | None = None
+    owner_claim: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
 
 
-def instance_key(name: str) -> str:
-    return f"{INSTANCE_KEY_PREFIX}{name}"
+FIELDS = frozenset(f.name for f in fields(App))
 
 
-class InstanceRecord(Model):
-    """A gateway instance's enrolment (admin PUT, or open enrolment on a first valid request).
+@dataclass
+class AppChange:
+    """One write: values to assign, attributes to remove, and values to assign only where the
+    item has none yet."""
 
-    `version` grows with every enrolment change; `bound_version` is the version last copied
-    to the tenant app (enabled, quota), so requests re-sync the app only after a change."""
+    assign: dict[str, Any] = field(default_factory=dict)
+    remove: set[str] = field(default_factory=set)
+    assign_if_absent: dict[str, Any] = field(default_factory=dict)
 
-    Meta = table_meta("apps_table_name")
+    def names(self) -> set[str]:
+        return set(self.assign) | self.remove | set(self.assign_if_absent)
 
-    app_id = UnicodeAttribute(hash_key=True)  # instance#<name>
-    instance = UnicodeAttribute()
-    domain = UnicodeAttribute()
-    tenant = UnicodeAttribute(null=True)
-    enabled = BooleanAttribute(default=False)
-    daily_quota = NumberAttribute(null=True)
-    # The X-Push-Secret the instance must also send, sealed (pushgate.sealing).
-    push_secret_sealed = UnicodeAttribute(null=True)
-    enrolled_by = UnicodeAttribute()  # admin | open
-    version = NumberAttribute(default=1)
-    tenant_app_id = UnicodeAttribute(null=True)
-    bound_version = NumberAttribute(null=True)
-    created_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute()
+
+@dataclass(frozen=True, slots=True)
+class AppExpectation:
+    """What must hold for a write to go through (else `WriteConflictError`): the app absent,
+    or unchanged since `updated_at`; some attributes absent; some equal to given values."""
+
+    absent: bool = False
+    updated_at: str | None = None
+    without: tuple[str, ...] = ()
+    equal: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _app(record: AppRecord) -> App:
+    values = {name: getattr(record, name, None) for name in FIELDS}
+    values["enabled"] = bool(values["enabled"])
+    values["suspended"] = bool(values["suspended"])
+    values["service_issuers"] = tuple(values["service_issuers"] or ())
+    values["device_count"] = max(0, int(values["device_count"] or 0))
+    for number in ("daily_quota", "max_daily_quota"):
+        if values[number] is not None:
+            values[number] = int(values[number])
+    if values["webhook_secret_rotated_at"] is not None:
+        values["webhook_secret_rotated_at"] = float(values["webhook_secret_rotated_at"])
+    return App(**values)
+
+
+def get(
+    app_id: str, *, fields: Sequence[str] | None = None, consistent: bool = False
+) -> App | None:
+    """The app (only `fields`, when given), or None when there is none."""
+    attributes = None if fields is None else sorted({"app_id", *fields})
+    try:
+        record = AppRecord.get(app_id, attributes_to_get=attributes, consistent_read=consistent)
+    except AppRecord.DoesNotExist:
+        return None
+    return _app(record)
+
+
+def write(app_id: str, change: AppChange, expect: AppExpectation | None = None) -> App:
+    """Apply `change` (creating the app when absent) if `expect` holds; the app as written."""
+    unknown = change.names() - FIELDS
+    if unknown:
+        raise ValueError(f"not app fields: {sorted(unknown)}")
+    actions = [getattr(AppRecord, name).set(value) for name, value in change.assign.items()]
+    actions += [getattr(AppRecord, name).remove() for name in sorted(change.remove)]
+    actions += [
+        getattr(AppRecord, name).set(getattr(AppRecord, name) | value)
+        for name, value in change.assign_if_absent.items()
+    ]
+    record = AppRecord(app_id)
+    try:
+        record.update(actions=actions, condition=_condition(expect))
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            raise WriteConflictError(f"app {app_id} changed meanwhile") from None
+        raise
+    return _app(record)
+
+
+def _condition(expect: AppExpectation | None) -> Any:
+    if expect is None:
+        return None
+    conditions: list[Any] = []
+    if expect.absent:
+        conditions.append(AppRecord.app_id.does_not_exist())
+    if expect.updated_at is not None:
+        conditions.append(AppRecord.updated_at == expect.updated_at)
+    conditions += [getattr(AppRecord, name).does_not_exist() for name in expect.without]
+    for name, value in expect.equal.items():
+        attribute = getattr(AppRecord, name)
+        conditions.append(attribute.does_not_exist() if value is None else attribute == value)
+    combined = None
+    for condition in conditions:
+        combined = condition if combined is None else combined & condition
+    return combined
+
+
+def claim_owner(
+    app_id: str, *, instance: str, claim: str, user_issuer: str, over_weaker_claims: bool
+) -> None:
+    """Make `instance` the owner of a gateway tenant's app (creating the item when absent),
+    if no other instance owns it, or (`over_weaker_claims`) only by a claim other than
+    "admin". Raises `WriteConflictError` otherwise."""
+    claimable = AppRecord.app_id.does_not_exist() | (AppRecord.owner_instance == instance)
+    if over_weaker_claims:
+        claimable |= AppRecord.owner_claim.does_not_exist() | (AppRecord.owner_claim != "admin")
+    try:
+        AppRecord(app_id).update(
+            actions=[
+                AppRecord.owner_instance.set(instance),
+                AppRecord.owner_claim.set(claim),
+                AppRecord.user_issuer.set(user_issuer),
+            ],
+            condition=claimable,
+        )
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            raise WriteConflictError(f"app {app_id} is owned by another instance") from None
+        raise

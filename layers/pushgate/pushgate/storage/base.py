@@ -10,7 +10,15 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
+from pushgate.errors import ConflictError
 from pushgate.settings import Settings, get_settings
+
+
+class WriteConflictError(ConflictError):
+    """A conditional write found the item other than expected: another request changed it
+    first. Services re-read and decide (retry, or answer 409)."""
+
+    default_code = "conflict"
 
 
 class LazyTableMeta(type):

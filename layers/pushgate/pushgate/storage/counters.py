@@ -1,8 +1,8 @@
 """The Counters table: quota and rate-limit counters, each expiring through TTL.
 
 Keys: `quota#<app_id>#<YYYY-MM-DD>` counts an app's notifications for one UTC day;
-`regrate#<app_id>#<user_id>` holds one user's registrations in the last hour;
-`wellknown#<domain>` caches a gateway instance's well-known document (it expires too).
+`regrate#<app_id>#<owner>#<user_id>` holds one user's registrations in the last hour.
+(`wellknown#<domain>` items share the table: `pushgate.storage.wellknown`.)
 """
 
 from __future__ import annotations
@@ -107,19 +107,3 @@ def release(key: str, amount: int) -> None:
     CounterRecord(key).update(
         actions=[CounterRecord.count.add(-amount)], condition=CounterRecord.count.exists()
     )
-
-
-class WellKnownRecord(Model):
-    """A gateway instance's validated well-known document, shared by every container until
-    `expires_at`. Public keys only: nothing here is secret."""
-
-    Meta = table_meta("counters_table_name")
-
-    counter_key = UnicodeAttribute(hash_key=True)  # wellknown#<domain>
-    document = UnicodeAttribute()  # the validated fields as JSON
-    fetched_at = NumberAttribute()
-    expires_at = NumberAttribute()
-
-
-def wellknown_key(domain: str) -> str:
-    return f"wellknown#{domain}"

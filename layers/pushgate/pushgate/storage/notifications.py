@@ -12,6 +12,9 @@ before anything happened. Items expire 30 days after the send (TTL).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
@@ -44,3 +47,92 @@ class NotificationRequestRecord(Model):
     user_ids = ListAttribute(of=UnicodeAttribute)
     created_at = UnicodeAttribute()
     expires_at = NumberAttribute()
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A notification with the outcome of each device it went to (device id -> `{platform,
+    status, error, attempts, updated_at}`)."""
+
+    notification_id: str
+    app_id: str
+    user_id: str
+    created_at: str
+    deliveries: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """An accepted send request: its notifications, by index in their id group, are for
+    `user_ids[index]`."""
+
+    app_id: str
+    user_ids: list[str]
+    created_at: str
+
+
+# An update expression is capped at 4 KB: outcomes are written this many devices at a time.
+_OUTCOMES_PER_UPDATE = 25
+
+
+def get(notification_id: str) -> Notification | None:
+    try:
+        record = NotificationRecord.get(notification_id)
+    except NotificationRecord.DoesNotExist:
+        return None
+    return Notification(
+        notification_id=record.notification_id,
+        app_id=record.app_id,
+        user_id=record.user_id,
+        created_at=record.created_at,
+        deliveries=(record.deliveries or {}).as_dict(),
+    )
+
+
+def put_request(
+    group_key: str, *, app_id: str, user_ids: list[str], created_at: str, expires_at: int
+) -> None:
+    NotificationRequestRecord(
+        group_key, app_id=app_id, user_ids=user_ids, created_at=created_at, expires_at=expires_at
+    ).save()
+
+
+def get_request(group_key: str) -> SendRequest | None:
+    try:
+        record = NotificationRequestRecord.get(group_key)
+    except NotificationRequestRecord.DoesNotExist:
+        return None
+    return SendRequest(record.app_id, list(record.user_ids), record.created_at)
+
+
+def put_outcomes(
+    notification_id: str,
+    *,
+    app_id: str,
+    user_id: str,
+    created_at: str,
+    expires_at: int,
+    deliveries: dict[str, dict[str, Any]],
+) -> None:
+    """The notification's item with its first outcomes."""
+    NotificationRecord(
+        notification_id,
+        app_id=app_id,
+        user_id=user_id,
+        created_at=created_at,
+        expires_at=expires_at,
+        deliveries=deliveries,
+    ).save()
+
+
+def update_outcomes(notification_id: str, deliveries: dict[str, dict[str, Any]]) -> None:
+    """Set these devices' outcomes on the notification's existing item."""
+    device_ids = list(deliveries)
+    for start in range(0, len(device_ids), _OUTCOMES_PER_UPDATE):
+        NotificationRecord(notification_id).update(
+            actions=[
+                NotificationRecord.deliveries[device_id].set(deliveries[device_id])
+                for device_id in device_ids[start : start + _OUTCOMES_PER_UPDATE]
+            ],
+            condition=NotificationRecord.notification_id.exists(),
+        )

@@ -4,7 +4,7 @@ request) and the tenant app each instance acts as.
 An instance's devices and quota belong to the app `takos:<tenant>`. The tenant is the one
 an admin's enrolment names, which always wins; else the well-known document's, which may only
 be the instance's own name or its domain (or a name under it), so no document can claim
-another's tenant; else the instance name. That app is an ordinary `AppRecord` configured
+another's tenant; else the instance name. That app is an ordinary app, configured
 through `pushgate.apps.service`, so the send pipeline and the deliver function treat it like
 any other app; its users are the instance's (`takos-instance:<name>`). One instance owns a
 tenant: another naming the same tenant is refused, except that an enrolment naming the tenant
@@ -16,19 +16,19 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from pynamodb.exceptions import PynamoDBException
-
 from pushgate import clock
 from pushgate.apps.models import INSTANCE_TENANT_PREFIX, AppConfigPatchRequest, instance_owner
 from pushgate.apps.service import apply_app_config
 from pushgate.audit import record_change
 from pushgate.auth import Principal
-from pushgate.errors import ForbiddenError, NotFoundError
+from pushgate.errors import ConflictError, ForbiddenError, NotFoundError
 from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
-from pushgate.storage.apps import AppRecord, InstanceRecord, instance_key
-from pushgate.storage.base import is_condition_failure
+from pushgate.storage import apps
+from pushgate.storage import instances as enrolments
+from pushgate.storage.base import WriteConflictError
 from pushgate.storage.counters import daily_quota_key, read_count
+from pushgate.storage.instances import Enrolment, Instance, instance_key
 from pushgate.takos.models import InstancePutRequest, InstanceResponse
 from pushgate.takos.wellknown import wellknown_url
 from pushgate.urls import UnsafeUrlError, check_outbound_url
@@ -52,11 +52,8 @@ def is_dns_name(name: str) -> bool:
     return bool(_DNS_NAME.match(name)) and not host.replace(".", "").isdigit()
 
 
-def find_instance(name: str) -> InstanceRecord | None:
-    try:
-        return InstanceRecord.get(instance_key(name), consistent_read=True)
-    except InstanceRecord.DoesNotExist:
-        return None
+def find_instance(name: str) -> Instance | None:
+    return enrolments.get(name)
 
 
 def normalize_domain(domain: str) -> str:
@@ -85,35 +82,24 @@ def put_instance(
     new. A change reaches the tenant app at once when the instance already has one."""
     domain = normalize_domain(request.domain)
     existing = find_instance(name)
-    now = clock.rfc3339()
-    record = InstanceRecord(instance_key(name))
-    record.update(
-        actions=[
-            InstanceRecord.instance.set(name),
-            InstanceRecord.domain.set(domain),
-            InstanceRecord.tenant.set(request.tenant)
-            if request.tenant is not None
-            else InstanceRecord.tenant.remove(),
-            InstanceRecord.enabled.set(request.enabled),
-            InstanceRecord.daily_quota.set(request.daily_quota)
-            if request.daily_quota is not None
-            else InstanceRecord.daily_quota.remove(),
-            InstanceRecord.push_secret_sealed.set(
-                get_cipher().seal(request.push_secret.encode(), binding=push_secret_binding(name))
-            )
-            if request.push_secret is not None
-            else InstanceRecord.push_secret_sealed.remove(),
-            InstanceRecord.enrolled_by.set("admin"),
-            InstanceRecord.version.add(1),
-            InstanceRecord.created_at.set(InstanceRecord.created_at | now),
-            InstanceRecord.updated_at.set(now),
-        ]
+    sealed_secret = None
+    if request.push_secret is not None:
+        sealed_secret = get_cipher().seal(
+            request.push_secret.encode(), binding=push_secret_binding(name)
+        )
+    enrolment = Enrolment(
+        domain=domain,
+        tenant=request.tenant,
+        enabled=request.enabled,
+        daily_quota=request.daily_quota,
+        push_secret_sealed=sealed_secret,
     )
+    record = enrolments.put(name, enrolment, now=clock.rfc3339())
     if record.tenant_app_id:
         _sync_tenant_app(record, record.tenant_app_id)
     action = "instance.update" if existing else "instance.enrol"
     record_change(
-        action, principal=principal, app_id=record.app_id, fields=request.model_fields_set
+        action, principal=principal, app_id=instance_key(name), fields=request.model_fields_set
     )
     return to_response(record), existing is None
 
@@ -132,38 +118,22 @@ def delete_instance(name: str, principal: Principal) -> None:
     record = find_instance(name)
     if record is None:
         raise NotFoundError(f"instance {name} is not enrolled")
-    record.delete()
+    enrolments.delete(name)
     if record.tenant_app_id:
         apply_app_config(record.tenant_app_id, AppConfigPatchRequest(enabled=False), None)
-    record_change("instance.delete", principal=principal, app_id=record.app_id)
+    record_change("instance.delete", principal=principal, app_id=instance_key(name))
 
 
-def enrol_on_first_request(name: str) -> InstanceRecord:
+def enrol_on_first_request(name: str) -> Instance:
     """Open enrolment: the instance at `name` signed a valid request; enrol it as if an admin
     had PUT `{domain: name, enabled: true}`."""
-    now = clock.rfc3339()
-    record = InstanceRecord(instance_key(name))
-    try:
-        record.update(
-            actions=[
-                InstanceRecord.instance.set(name),
-                InstanceRecord.domain.set(name),
-                InstanceRecord.enabled.set(True),
-                InstanceRecord.enrolled_by.set("open"),
-                InstanceRecord.version.set(1),
-                InstanceRecord.created_at.set(now),
-                InstanceRecord.updated_at.set(now),
-            ],
-            condition=InstanceRecord.app_id.does_not_exist(),
-        )
-    except PynamoDBException as exc:
-        if not is_condition_failure(exc):
-            raise
-        enrolled = find_instance(name)  # a concurrent first request enrolled it
+    record = enrolments.enrol_open(name, now=clock.rfc3339())
+    if record is None:  # a concurrent first request enrolled it
+        enrolled = find_instance(name)
         if enrolled is None:
-            raise
+            raise ConflictError(f"instance {name} is being enrolled concurrently; try again")
         return enrolled
-    record_change("instance.enrol", principal=None, app_id=record.app_id, fields=["domain"])
+    record_change("instance.enrol", principal=None, app_id=instance_key(name), fields=["domain"])
     return record
 
 
@@ -172,7 +142,7 @@ def _host(domain: str) -> str:
     return (urlsplit(domain).hostname or "") if "://" in domain else domain.rsplit(":", 1)[0]
 
 
-def tenant_for(record: InstanceRecord, wellknown_tenant: str | None) -> tuple[str, str]:
+def tenant_for(record: Instance, wellknown_tenant: str | None) -> tuple[str, str]:
     """(the instance's tenant, how it is claimed: "admin" when an enrolment names it, else
     "instance"). Raises 403 `tenant_not_allowed` for a document naming someone else's."""
     if record.tenant:
@@ -191,33 +161,28 @@ def tenant_for(record: InstanceRecord, wellknown_tenant: str | None) -> tuple[st
     )
 
 
-def bind_tenant(record: InstanceRecord, wellknown_tenant: str | None) -> str:
+def bind_tenant(record: Instance, wellknown_tenant: str | None) -> str:
     """The instance's tenant app id, claimed and configured (enabled, quota, VAPID key, its
     users' issuer) when the tenant or the enrolment changed since the last request."""
     tenant, claim = tenant_for(record, wellknown_tenant)
     app_id = tenant_app_id(tenant)
     if record.tenant_app_id == app_id and record.bound_version == record.version:
         return app_id
-    claimable = AppRecord.app_id.does_not_exist() | (AppRecord.owner_instance == record.instance)
     previous_owner = None
     if claim == "admin":  # an enrolment naming the tenant beats a claim by name or document
-        claimable |= AppRecord.owner_claim.does_not_exist() | (AppRecord.owner_claim != "admin")
         previous_owner = _owner(app_id)
     try:
-        AppRecord(app_id).update(
-            actions=[
-                AppRecord.owner_instance.set(record.instance),
-                AppRecord.owner_claim.set(claim),
-                AppRecord.user_issuer.set(instance_owner(record.instance)),
-            ],
-            condition=claimable,
+        apps.claim_owner(
+            app_id,
+            instance=record.instance,
+            claim=claim,
+            user_issuer=instance_owner(record.instance),
+            over_weaker_claims=claim == "admin",
         )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            raise ForbiddenError(
-                f"tenant {tenant} belongs to another instance", code="tenant_taken"
-            ) from None
-        raise
+    except WriteConflictError:
+        raise ForbiddenError(
+            f"tenant {tenant} belongs to another instance", code="tenant_taken"
+        ) from None
     if previous_owner not in (None, record.instance):
         _unbind(previous_owner)
     _sync_tenant_app(record, app_id)
@@ -225,58 +190,36 @@ def bind_tenant(record: InstanceRecord, wellknown_tenant: str | None) -> str:
 
 
 def _owner(app_id: str) -> str | None:
-    try:
-        return AppRecord.get(app_id, attributes_to_get=["owner_instance"]).owner_instance
-    except AppRecord.DoesNotExist:
-        return None
+    app = apps.get(app_id, fields=["owner_instance"])
+    return app.owner_instance if app is not None else None
 
 
 def _unbind(instance: str) -> None:
     """Make an instance that lost its tenant bind again on its next request (and be refused):
     its enrolment's version moves past the one its binding was made at."""
-    try:
-        InstanceRecord(instance_key(instance)).update(
-            actions=[InstanceRecord.version.add(1)], condition=InstanceRecord.app_id.exists()
-        )
-    except PynamoDBException as exc:
-        if not is_condition_failure(exc):
-            raise
+    enrolments.unbind(instance)
 
 
-def _sync_tenant_app(record: InstanceRecord, app_id: str) -> None:
-    quota = int(record.daily_quota or get_settings().default_daily_quota)
-    config = AppConfigPatchRequest(
-        enabled=bool(record.enabled), daily_quota=quota, max_daily_quota=quota
-    )
+def _sync_tenant_app(record: Instance, app_id: str) -> None:
+    quota = record.daily_quota or get_settings().default_daily_quota
+    config = AppConfigPatchRequest(enabled=record.enabled, daily_quota=quota, max_daily_quota=quota)
     apply_app_config(app_id, config, None)
-    try:
-        InstanceRecord(record.app_id).update(
-            actions=[
-                InstanceRecord.tenant_app_id.set(app_id),
-                InstanceRecord.bound_version.set(record.version),
-            ],
-            condition=InstanceRecord.version == record.version,
-        )
-    except PynamoDBException as exc:
-        if not is_condition_failure(exc):
-            raise  # else the enrolment changed meanwhile: the next request syncs again
+    # When the enrolment changed meanwhile this is not recorded: the next request syncs again.
+    enrolments.record_binding(record.instance, tenant_app_id=app_id, version=record.version)
 
 
-def to_response(record: InstanceRecord) -> InstanceResponse:
+def to_response(record: Instance) -> InstanceResponse:
     device_count = notifications_today = 0
     if record.tenant_app_id:
-        try:
-            app = AppRecord.get(record.tenant_app_id, attributes_to_get=["device_count"])
-            device_count = max(0, int(app.device_count or 0))
-        except AppRecord.DoesNotExist:
-            pass
+        app = apps.get(record.tenant_app_id, fields=["device_count"])
+        device_count = app.device_count if app is not None else 0
         notifications_today = read_count(daily_quota_key(record.tenant_app_id, clock.utc_day()))
     return InstanceResponse(
         instance=record.instance,
         domain=record.domain,
         tenant=record.tenant,
-        enabled=bool(record.enabled),
-        daily_quota=int(record.daily_quota or get_settings().default_daily_quota),
+        enabled=record.enabled,
+        daily_quota=record.daily_quota or get_settings().default_daily_quota,
         push_secret_set=bool(record.push_secret_sealed),
         enrolled_by="open" if record.enrolled_by == "open" else "admin",
         tenant_app_id=record.tenant_app_id,

@@ -38,8 +38,8 @@ from pushgate.notifications.models import MessageContent
 from pushgate.notifications.service import Recipient, accept, new_notification_ids
 from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
-from pushgate.storage.apps import InstanceRecord
-from pushgate.storage.devices import DeviceRecord
+from pushgate.storage import devices as registry
+from pushgate.storage.instances import Instance
 from pushgate.storage.nonces import (
     claim_event,
     event_key,
@@ -103,7 +103,7 @@ class EventResult:
 class _Verified:
     payload: Payload
     expires_at: int  # until when its nonce or event id must be remembered
-    record: InstanceRecord | None  # None: open enrolment on this request
+    record: Instance | None  # None: open enrolment on this request
     document: WellKnownDocument
 
 
@@ -133,10 +133,7 @@ def register(request: SignedRequest) -> RegistrationResult:
             registration.device_id, tenant, payload.userId, "register", registration.created
         )
     device_id = device_id_for(app_id, address.identity)
-    try:
-        device = DeviceRecord.get(device_id)
-    except DeviceRecord.DoesNotExist:
-        device = None
+    device = registry.get(device_id)
     if device is None or device.app_id != app_id or device.user_id != payload.userId:
         raise NotFoundError("no such device for this user")
     remove_device(device)
@@ -241,7 +238,7 @@ def _authenticated_document(
     return document
 
 
-def _check_push_secret(record: InstanceRecord | None, presented: str | None) -> None:
+def _check_push_secret(record: Instance | None, presented: str | None) -> None:
     """An enrolment with a shared secret (takos' PUSH_WEBHOOK_SECRET) wants it in
     X-Push-Secret as well as the signature; without one, the header is ignored."""
     if record is None or not record.push_secret_sealed:
@@ -255,7 +252,7 @@ def _check_push_secret(record: InstanceRecord | None, presented: str | None) -> 
         raise SignatureError("the X-Push-Secret header does not match", code="invalid_push_secret")
 
 
-def _instance_and_domain(name: str) -> tuple[InstanceRecord | None, str]:
+def _instance_and_domain(name: str) -> tuple[Instance | None, str]:
     """The enrolment and where its keys are published; no enrolment (None) only for a
     DNS-named instance in open mode, whose domain is its name."""
     record = instances.find_instance(name)

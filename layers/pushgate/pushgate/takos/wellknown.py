@@ -24,7 +24,8 @@ from pushgate.crypto import InvalidKeyError, load_public_key
 from pushgate.errors import PushgateError, SignatureError
 from pushgate.observability import logger
 from pushgate.settings import Settings, get_settings
-from pushgate.storage.counters import WellKnownRecord, wellknown_key
+from pushgate.storage import wellknown as stored_documents
+from pushgate.storage.wellknown import StoredDocument
 from pushgate.takos.models import TENANT_PATTERN
 from pushgate.takos.signing import MalformedPayloadError, parse_json_object
 from pushgate.urls import Resolver, check_outbound_url, system_resolver
@@ -246,21 +247,16 @@ class WellKnownCache:
         self._failures.pop(domain, None)
         self._documents[domain] = document
         if settings.wellknown_cache_seconds > 0:
-            WellKnownRecord(
-                wellknown_key(domain),
-                document=document.to_json(),
-                fetched_at=document.fetched_at,
-                expires_at=int(document.fetched_at + settings.wellknown_cache_seconds),
-            ).save()
+            expires_at = document.fetched_at + settings.wellknown_cache_seconds
+            stored_documents.save(
+                domain, StoredDocument(document.to_json(), document.fetched_at, expires_at)
+            )
         return document
 
 
 def _load(domain: str, now: float) -> WellKnownDocument | None:
-    try:
-        record = WellKnownRecord.get(wellknown_key(domain), consistent_read=True)
-    except WellKnownRecord.DoesNotExist:
-        return None
-    if record.expires_at <= now:  # TTL deletes lazily
+    record = stored_documents.load(domain)
+    if record is None or record.expires_at <= now:  # TTL deletes lazily
         return None
     try:
         return WellKnownDocument.from_json(record.document)
