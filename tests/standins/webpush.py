@@ -16,17 +16,12 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pushgate.crypto import (
-    CryptoError,
-    InvalidSignatureError,
-    VapidClaims,
-    decrypt,
-    verify_vapid_authorization,
-)
+from pushgate.crypto import InvalidSignatureError, VapidClaims, verify_vapid_authorization
 from pushgate.crypto.aes128gcm import AUTH_SECRET_LENGTH
 from tests.standins._script import OK, RESET, Behaviour, Script, as_script
 from tests.standins._server import RESET as RESET_REPLY
 from tests.standins._server import Refusal, Reply, Request, Response, StandinServer
+from tests.standins._webpush_crypto import DecryptionError, decrypt
 
 # RFC 8030 §5.2 urgencies, §5.4 topic (at most 32 characters of the URL-safe base64 alphabet).
 URGENCIES = frozenset({"very-low", "low", "normal", "high"})
@@ -243,7 +238,7 @@ class WebPushStandin(StandinServer[PushMessage]):
             return body
         try:
             return decrypt(body, subscription.private_key, subscription.auth)
-        except CryptoError as error:
+        except DecryptionError as error:
             raise _refusal(400, "Bad Request", f"cannot decrypt: {error}") from None
 
 

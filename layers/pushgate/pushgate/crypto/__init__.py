@@ -9,8 +9,6 @@ from pushgate.crypto._base64 import b64decode, b64url_encode
 from pushgate.crypto.aes128gcm import (
     MAX_PLAINTEXT_LENGTH,
     SubscriptionKeys,
-    decrypt,
-    decrypt_content,
     encrypt,
     encrypt_content,
 )
@@ -19,7 +17,6 @@ from pushgate.crypto.es256 import load_public_key, sign, verify_payload, verify_
 from pushgate.crypto.exceptions import (
     CanonicalJSONError,
     CryptoError,
-    DecryptionError,
     InvalidKeyError,
     InvalidSignatureError,
     InvalidVapidClaimError,
@@ -39,7 +36,6 @@ __all__ = [
     "MAX_PLAINTEXT_LENGTH",
     "CanonicalJSONError",
     "CryptoError",
-    "DecryptionError",
     "InvalidKeyError",
     "InvalidSignatureError",
     "InvalidVapidClaimError",
@@ -51,8 +47,6 @@ __all__ = [
     "b64decode",
     "b64url_encode",
     "canonicalize",
-    "decrypt",
-    "decrypt_content",
     "encrypt",
     "encrypt_content",
     "load_public_key",

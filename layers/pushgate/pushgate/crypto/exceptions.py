@@ -9,8 +9,7 @@
     │                            key, a lone surrogate, an unsupported type)
     ├── InvalidVapidClaimError   a VAPID JWT cannot be signed for this audience, subject or
     │                            lifetime (endpoint that is not an http(s) URL, exp > 24 h)
-    ├── PlaintextTooLargeError   a Web Push plaintext over 3993 bytes (RFC 8291 §4)
-    └── DecryptionError          an aes128gcm body is malformed or fails authentication
+    └── PlaintextTooLargeError   a Web Push plaintext over 3993 bytes (RFC 8291 §4)
 
 Everything that depends on data from outside raises one of these and nothing else. Misuse by
 the calling code (a salt of the wrong length injected by a test, a non-bytes plaintext) raises
@@ -47,7 +46,3 @@ class PlaintextTooLargeError(CryptoError):
         super().__init__(f"plaintext is {length} bytes; a push message carries at most {limit}")
         self.length = length
         self.limit = limit
-
-
-class DecryptionError(CryptoError):
-    """An aes128gcm body that is malformed or does not authenticate."""
