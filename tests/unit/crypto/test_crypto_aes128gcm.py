@@ -18,13 +18,9 @@ from pushgate.crypto import (
     PlaintextTooLargeError,
     SubscriptionKeys,
     encrypt,
-    encrypt_content,
 )
 from tests.standins._webpush_crypto import decrypt
 from tests.unit.crypto.vectors import (
-    RFC8188_PLAINTEXT,
-    RFC8188_SINGLE_BODY,
-    RFC8188_SINGLE_IKM,
     RFC8291_AS_PRIVATE,
     RFC8291_AUTH,
     RFC8291_BODY,
@@ -51,14 +47,6 @@ def test_encrypt_reproduces_rfc8291_appendix_a(rfc_keys: SubscriptionKeys) -> No
     )
 
     assert body == b64u(RFC8291_BODY)
-
-
-def test_encrypt_content_reproduces_rfc8188_single_record_example() -> None:
-    body = encrypt_content(
-        RFC8188_PLAINTEXT, b64u(RFC8188_SINGLE_IKM), salt=b64u(RFC8188_SINGLE_BODY)[:16]
-    )
-
-    assert body == b64u(RFC8188_SINGLE_BODY)
 
 
 def test_encrypt_writes_salt_record_size_and_sender_key_header(rfc_keys: SubscriptionKeys) -> None:
@@ -105,11 +93,6 @@ def test_encrypt_leaves_its_inputs_unchanged(rfc_keys: SubscriptionKeys) -> None
     encrypt(plaintext, rfc_keys, salt=salt)  # type: ignore[arg-type]
 
     assert (bytes(plaintext), bytes(salt), rfc_keys) == before
-
-
-def test_encrypt_content_refuses_plaintext_beyond_one_record() -> None:
-    with pytest.raises(PlaintextTooLargeError):
-        encrypt_content(b"x" * 8, os.urandom(16), salt=os.urandom(16), record_size=24)
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,7 @@ exception tree is documented in `pushgate.crypto.exceptions`.
 """
 
 from pushgate.crypto._base64 import b64decode, b64url_encode
-from pushgate.crypto.aes128gcm import (
-    MAX_PLAINTEXT_LENGTH,
-    SubscriptionKeys,
-    encrypt,
-    encrypt_content,
-)
+from pushgate.crypto.aes128gcm import MAX_PLAINTEXT_LENGTH, SubscriptionKeys, encrypt
 from pushgate.crypto.canonical_json import canonicalize
 from pushgate.crypto.es256 import load_public_key, sign, verify_payload, verify_signature
 from pushgate.crypto.exceptions import (
@@ -48,7 +43,6 @@ __all__ = [
     "b64url_encode",
     "canonicalize",
     "encrypt",
-    "encrypt_content",
     "load_public_key",
     "sign",
     "sign_vapid_jwt",

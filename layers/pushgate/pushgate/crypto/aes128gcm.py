@@ -19,8 +19,6 @@ from pushgate.crypto.exceptions import InvalidKeyError, PlaintextTooLargeError
 # RFC 8188 §2: header = salt(16) ‖ rs(uint32) ‖ idlen(uint8) ‖ keyid(idlen).
 SALT_LENGTH = 16
 RECORD_SIZE_LENGTH = 4
-MIN_RECORD_SIZE = 18
-MAX_KEY_ID_LENGTH = 255
 TAG_LENGTH = 16
 # RFC 8188 §2.2-2.3: CEK and NONCE come from HKDF(salt, IKM) with these infos.
 CEK_INFO = b"Content-Encoding: aes128gcm\x00"
@@ -106,30 +104,6 @@ def encrypt(
     cek, nonce = _content_key_and_nonce(ikm, salt)
     ciphertext = AESGCM(cek).encrypt(nonce, plaintext + _LAST_DELIMITER, None)
     return salt + _WEBPUSH_RS_IDLEN + sender_public + ciphertext
-
-
-def encrypt_content(
-    plaintext: bytes,
-    ikm: bytes,
-    *,
-    salt: bytes,
-    key_id: bytes = b"",
-    record_size: int = RECORD_SIZE,
-) -> bytes:
-    """RFC 8188 aes128gcm with a known input keying material, as a single record."""
-    salt, key_id = bytes(salt), bytes(key_id)
-    if len(salt) != SALT_LENGTH:
-        raise ValueError("salt must be 16 bytes")
-    if len(key_id) > MAX_KEY_ID_LENGTH:
-        raise ValueError("keyid is at most 255 bytes")
-    if not MIN_RECORD_SIZE <= record_size < 2 ** (8 * RECORD_SIZE_LENGTH):
-        raise ValueError("record size must be at least 18 and fit 32 bits")
-    if len(plaintext) + 1 + TAG_LENGTH > record_size:
-        raise PlaintextTooLargeError(len(plaintext), record_size - 1 - TAG_LENGTH)
-    cek, nonce = _content_key_and_nonce(ikm, salt)
-    ciphertext = AESGCM(cek).encrypt(nonce, plaintext + _LAST_DELIMITER, None)
-    header = salt + record_size.to_bytes(RECORD_SIZE_LENGTH, "big") + bytes([len(key_id)])
-    return header + key_id + ciphertext
 
 
 def _webpush_ikm(
