@@ -1,11 +1,15 @@
-"""The browser's side of Web Push crypto, for the Web Push stand-in: open aes128gcm bodies
-(RFC 8291 over RFC 8188). pushgate only encrypts, so this lives with the tests.
+"""The receiving side of Web Push crypto, for the Web Push stand-in: check `Authorization:
+vapid` headers as a push service does (RFC 8292) and open aes128gcm bodies as a browser does
+(RFC 8291 over RFC 8188). pushgate only signs and encrypts, so this lives with the tests.
 
-The keys are derived with plain HKDF, written from the RFCs rather than shared with
+The body keys are derived with plain HKDF, written from the RFCs rather than shared with
 `pushgate.crypto.aes128gcm`, so a mistake in pushgate's derivation cannot hide in both.
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -13,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from pushgate import clock
+from pushgate.crypto import b64decode, verify_signature
 from pushgate.crypto.aes128gcm import (
     AUTH_SECRET_LENGTH,
     CEK_INFO,
@@ -28,7 +34,11 @@ from pushgate.crypto.aes128gcm import (
     TAG_LENGTH,
     WEBPUSH_INFO,
 )
+from pushgate.crypto.es256 import RAW_SIGNATURE_LENGTH
+from pushgate.crypto.vapid import MAX_LIFETIME, SCHEME
 
+# RFC 8292 §2: the token is a JWS signed with ES256.
+JWT_ALGORITHM = "ES256"
 # RFC 8188 §2: the smallest record size, and the delimiter closing every record but the last.
 MIN_RECORD_SIZE = 18
 RECORD_DELIMITER = 0x01
@@ -36,8 +46,89 @@ RECORD_DELIMITER = 0x01
 _P256 = ec.SECP256R1()
 
 
+class InvalidVapidError(Exception):
+    """An `Authorization: vapid` value a push service refuses: malformed, not signed by its
+    `k`, or with claims it must not accept."""
+
+
 class DecryptionError(Exception):
     """An aes128gcm body that is malformed or does not authenticate."""
+
+
+@dataclass(frozen=True, slots=True)
+class VapidClaims:
+    """What a verified `Authorization: vapid` header asserts."""
+
+    public_key: str
+    audience: str
+    subject: str
+    expires_at: int
+
+
+def verify_vapid_authorization(
+    header: str,
+    *,
+    audience: str | None = None,
+    now: float | None = None,
+    max_lifetime: int = MAX_LIFETIME,
+) -> VapidClaims:
+    """Check an `Authorization: vapid t=..., k=...` value the way a push service does: the
+    ES256 signature against k, `aud` (equal to `audience` when given), `exp` in the future and
+    at most `max_lifetime` ahead, `sub` present. Raises `InvalidVapidError` and nothing else,
+    whatever the header holds.
+    """
+    try:
+        return _verify(header, audience, clock.epoch() if now is None else now, max_lifetime)
+    except InvalidVapidError:
+        raise
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        raise InvalidVapidError("malformed VAPID authorization") from None
+
+
+def _verify(header: str, audience: str | None, now: float, max_lifetime: int) -> VapidClaims:
+    token, public_key = _credentials(header)
+    encoded_header, encoded_claims, encoded_signature = token.split(".")
+    jwt_header = json.loads(b64decode(encoded_header))
+    if not isinstance(jwt_header, dict) or jwt_header.get("alg") != JWT_ALGORITHM:
+        raise InvalidVapidError("VAPID token must be signed with ES256")
+    signature = b64decode(encoded_signature)
+    if len(signature) != RAW_SIGNATURE_LENGTH:
+        raise InvalidVapidError("VAPID signature must be raw R ‖ S")
+    # RFC 8292 §3.2: k is the uncompressed point (an off-curve one is a ValueError).
+    point = b64decode(public_key)
+    if len(point) != PUBLIC_KEY_LENGTH or point[0] != 0x04:
+        raise InvalidVapidError("VAPID k must be an uncompressed P-256 point")
+    key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
+    signing_input = f"{encoded_header}.{encoded_claims}".encode("ascii")
+    if not verify_signature(key, signature, signing_input):
+        raise InvalidVapidError("VAPID signature does not verify against k")
+    claims = json.loads(b64decode(encoded_claims))
+    if not isinstance(claims, dict):
+        raise InvalidVapidError("VAPID claims must be a JSON object")
+    aud, exp, sub = claims.get("aud"), claims.get("exp"), claims.get("sub")
+    if not isinstance(aud, str) or (audience is not None and aud != audience):
+        raise InvalidVapidError("VAPID aud does not name this push service")
+    if not isinstance(exp, int) or isinstance(exp, bool) or not now < exp <= now + max_lifetime:
+        raise InvalidVapidError("VAPID exp is missing, past, or more than 24 hours ahead")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidVapidError("VAPID sub is missing")
+    return VapidClaims(public_key=public_key, audience=aud, subject=sub, expires_at=exp)
+
+
+def _credentials(header: str) -> tuple[str, str]:
+    """The t= and k= parameters of `vapid t=..., k=...` (RFC 8292 §3)."""
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() != SCHEME:
+        raise InvalidVapidError("authorization scheme is not vapid")
+    params: dict[str, str] = {}
+    for item in credentials.split(","):
+        name, separator, value = item.strip().partition("=")
+        if separator:
+            params[name.strip().lower()] = value.strip().strip('"')
+    token, public_key = params.get("t"), params.get("k")
+    if not token or not public_key:
+        raise InvalidVapidError("vapid authorization needs t= and k=")
+    return token, public_key
 
 
 def decrypt(body: bytes, private_key: ec.EllipticCurvePrivateKey, auth_secret: bytes) -> bytes:

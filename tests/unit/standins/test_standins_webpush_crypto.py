@@ -1,19 +1,32 @@
-"""The Web Push stand-in's browser: it opens RFC 8291 / RFC 8188 bodies exactly, and refuses
-every malformed or forged one with `DecryptionError`, whoever wrote it."""
+"""The Web Push stand-in's crypto: as the push service it accepts exactly the VAPID headers
+RFC 8292 allows (`InvalidVapidError` for the rest); as the browser it opens RFC 8291 / RFC 8188
+bodies exactly, and refuses every malformed or forged one with `DecryptionError`, whoever
+wrote them."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from dataclasses import dataclass
 
 import http_ece
+import jwt as pyjwt
+import py_vapid
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.standins._webpush_crypto import DecryptionError, decrypt, decrypt_content
+from pushgate.crypto import VapidKey, sign_vapid_jwt, vapid_authorization
+from tests.standins._webpush_crypto import (
+    DecryptionError,
+    InvalidVapidError,
+    decrypt,
+    decrypt_content,
+    verify_vapid_authorization,
+)
 from tests.unit.crypto.vectors import (
     RFC8188_MULTI_BODY,
     RFC8188_MULTI_IKM,
@@ -27,6 +40,11 @@ from tests.unit.crypto.vectors import (
     b64u,
     scalar_key,
 )
+
+AUDIENCE = "https://fcm.googleapis.com"
+SUBJECT = "mailto:push@example.com"
+NOW = 1_750_000_000.0
+HOUR = 3600
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,16 @@ def user_agent() -> UserAgent:
     return UserAgent(private_key, p256dh, os.urandom(16))
 
 
+@pytest.fixture(scope="module")
+def key() -> VapidKey:
+    return VapidKey.generate()
+
+
+@pytest.fixture
+def token(key: VapidKey) -> str:
+    return sign_vapid_jwt(key, audience=AUDIENCE, subject=SUBJECT, issued_at=NOW)
+
+
 def http_ece_body(user_agent: UserAgent, plaintext: bytes, **options: object) -> bytes:
     return http_ece.encrypt(
         plaintext,
@@ -53,6 +81,113 @@ def http_ece_body(user_agent: UserAgent, plaintext: bytes, **options: object) ->
         auth_secret=user_agent.auth,
         **options,
     )
+
+
+def test_verify_vapid_authorization_accepts_our_header(key: VapidKey, token: str) -> None:
+    claims = verify_vapid_authorization(vapid_authorization(key, token), audience=AUDIENCE, now=NOW)
+
+    assert (claims.public_key, claims.audience, claims.subject) == (
+        key.public_key,
+        AUDIENCE,
+        SUBJECT,
+    )
+    assert claims.expires_at == int(NOW) + 12 * HOUR
+
+
+def test_verify_vapid_authorization_refuses_another_audience(key: VapidKey, token: str) -> None:
+    with pytest.raises(InvalidVapidError, match="aud"):
+        verify_vapid_authorization(
+            vapid_authorization(key, token), audience="https://web.push.apple.com", now=NOW
+        )
+
+
+def test_verify_vapid_authorization_refuses_an_expired_token(key: VapidKey, token: str) -> None:
+    with pytest.raises(InvalidVapidError, match="exp"):
+        verify_vapid_authorization(vapid_authorization(key, token), now=NOW + 12 * HOUR)
+
+
+def test_verify_vapid_authorization_refuses_exp_beyond_24_hours(key: VapidKey) -> None:
+    token = sign_vapid_jwt(
+        key, audience=AUDIENCE, subject=SUBJECT, issued_at=NOW + 2 * HOUR, lifetime=23 * HOUR
+    )
+
+    with pytest.raises(InvalidVapidError, match="24 hours"):
+        verify_vapid_authorization(vapid_authorization(key, token), now=NOW)
+
+
+def test_verify_vapid_authorization_refuses_a_token_without_sub(key: VapidKey) -> None:
+    token = pyjwt.encode(
+        {"aud": AUDIENCE, "exp": int(NOW) + HOUR}, key.private_key, algorithm="ES256"
+    )
+
+    with pytest.raises(InvalidVapidError, match="sub"):
+        verify_vapid_authorization(vapid_authorization(key, token), now=NOW)
+
+
+def test_verify_vapid_authorization_refuses_a_token_signed_by_another_key(token: str) -> None:
+    with pytest.raises(InvalidVapidError, match="does not verify"):
+        verify_vapid_authorization(vapid_authorization(VapidKey.generate(), token), now=NOW)
+
+
+def test_verify_vapid_authorization_refuses_a_changed_claim(key: VapidKey, token: str) -> None:
+    header, _, signature = token.split(".")
+    forged_claims = base64.urlsafe_b64encode(
+        json.dumps({"aud": AUDIENCE, "exp": int(NOW) + 20 * HOUR, "sub": SUBJECT}).encode()
+    ).rstrip(b"=")
+
+    with pytest.raises(InvalidVapidError):
+        verify_vapid_authorization(
+            vapid_authorization(key, f"{header}.{forged_claims.decode()}.{signature}"), now=NOW
+        )
+
+
+@pytest.mark.parametrize("algorithm", ["none", "HS256"])
+def test_verify_vapid_authorization_refuses_other_algorithms(key: VapidKey, algorithm: str) -> None:
+    secret = "s" * 32 if algorithm == "HS256" else None
+    token = pyjwt.encode(
+        {"aud": AUDIENCE, "exp": int(NOW) + HOUR, "sub": SUBJECT}, secret, algorithm=algorithm
+    )
+
+    with pytest.raises(InvalidVapidError, match="ES256"):
+        verify_vapid_authorization(vapid_authorization(key, token), now=NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.one_of(
+        st.text(),
+        st.builds(lambda t, k: f"vapid t={t}, k={k}", st.text(), st.text()),
+        st.builds(lambda a, b, c: f"vapid t={a}.{b}.{c}, k=BAAA", st.text(), st.text(), st.text()),
+        st.none(),
+        st.integers(),
+    )
+)
+def test_verify_vapid_authorization_raises_only_invalid_vapid_error_for_garbage(
+    header: object,
+) -> None:
+    with pytest.raises(InvalidVapidError):
+        verify_vapid_authorization(header, now=NOW)  # type: ignore[arg-type]
+
+
+def test_verify_vapid_authorization_accepts_a_py_vapid_header() -> None:
+    theirs = py_vapid.Vapid02()
+    theirs.generate_keys()
+    header = theirs.sign({"aud": AUDIENCE, "sub": SUBJECT, "exp": int(NOW) + HOUR})["Authorization"]
+
+    claims = verify_vapid_authorization(header, audience=AUDIENCE, now=NOW)
+
+    assert claims.subject == SUBJECT
+
+
+def test_verify_vapid_authorization_refuses_a_k_that_is_not_an_uncompressed_point(
+    key: VapidKey, token: str
+) -> None:
+    point = base64.urlsafe_b64decode(key.public_key + "=")
+    compressed = bytes([2 + point[-1] % 2]) + point[1:33]
+    header = f"vapid t={token}, k={base64.urlsafe_b64encode(compressed).decode()}"
+
+    with pytest.raises(InvalidVapidError, match="uncompressed"):
+        verify_vapid_authorization(header, now=NOW)
 
 
 def test_decrypt_opens_rfc8291_appendix_a() -> None:

@@ -13,18 +13,15 @@ from pushgate.crypto.exceptions import (
     CanonicalJSONError,
     CryptoError,
     InvalidKeyError,
-    InvalidSignatureError,
     InvalidVapidClaimError,
     PlaintextTooLargeError,
 )
 from pushgate.crypto.vapid import (
-    VapidClaims,
     VapidHeaderCache,
     VapidKey,
     sign_vapid_jwt,
     vapid_audience,
     vapid_authorization,
-    verify_vapid_authorization,
 )
 
 __all__ = [
@@ -32,11 +29,9 @@ __all__ = [
     "CanonicalJSONError",
     "CryptoError",
     "InvalidKeyError",
-    "InvalidSignatureError",
     "InvalidVapidClaimError",
     "PlaintextTooLargeError",
     "SubscriptionKeys",
-    "VapidClaims",
     "VapidHeaderCache",
     "VapidKey",
     "b64decode",
@@ -50,5 +45,4 @@ __all__ = [
     "vapid_authorization",
     "verify_payload",
     "verify_signature",
-    "verify_vapid_authorization",
 ]

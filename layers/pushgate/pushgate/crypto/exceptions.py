@@ -3,8 +3,6 @@
     CryptoError                  base: catch this to map any crypto failure to a 4xx
     ├── InvalidKeyError          key material is unusable: wrong type or curve (P-256 only),
     │                            not on the curve, bad length or encoding
-    ├── InvalidSignatureError    an ES256 signature or a VAPID token does not verify, is
-    │                            malformed, or carries claims that must be refused
     ├── CanonicalJSONError       a value has no RFC 8785 form (NaN, Infinity, a non-string
     │                            key, a lone surrogate, an unsupported type)
     ├── InvalidVapidClaimError   a VAPID JWT cannot be signed for this audience, subject or
@@ -25,10 +23,6 @@ class CryptoError(Exception):
 
 class InvalidKeyError(CryptoError):
     """Key material that cannot be used: wrong key type or curve, bad encoding or length."""
-
-
-class InvalidSignatureError(CryptoError):
-    """A signature or VAPID token that does not verify or whose claims are unacceptable."""
 
 
 class CanonicalJSONError(CryptoError):
