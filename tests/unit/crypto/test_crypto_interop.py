@@ -97,14 +97,18 @@ def webcrypto(node: NodeRunner) -> dict[str, object]:
     return node("webcrypto_sign.js", {"messages": [b64u(m) for m in messages]})
 
 
+def webcrypto_pem(webcrypto: dict[str, object]) -> str:
+    """The exported SPKI as the PEM a takos well-known document carries."""
+    der = base64.b64encode(unb64u(webcrypto["spki"]))  # type: ignore[arg-type]
+    lines = [der[i : i + 64].decode() for i in range(0, len(der), 64)]
+    return "\n".join(["-----BEGIN PUBLIC KEY-----", *lines, "-----END PUBLIC KEY-----"])
+
+
 @pytest.mark.interop
-@pytest.mark.parametrize("form", ["jwk", "spki", "raw"])
-def test_verify_signature_accepts_webcrypto_signatures(
-    webcrypto: dict[str, object], form: str
-) -> None:
+def test_verify_signature_accepts_webcrypto_signatures(webcrypto: dict[str, object]) -> None:
     signature = webcrypto["signatures"][0]  # type: ignore[index]
 
-    assert verify_signature(webcrypto[form], signature, b"raw body bytes") is True  # type: ignore[arg-type]
+    assert verify_signature(webcrypto_pem(webcrypto), signature, b"raw body bytes") is True
 
 
 @pytest.mark.interop
@@ -114,7 +118,7 @@ def test_verify_payload_accepts_webcrypto_signature_over_canonical_json(
     signature = webcrypto["signatures"][1]  # type: ignore[index]
     reordered = dict(reversed(list(GATEWAY_PAYLOAD.items())))
 
-    assert verify_payload(load_public_key(webcrypto["jwk"]), signature, reordered) is True  # type: ignore[arg-type]
+    assert verify_payload(load_public_key(webcrypto_pem(webcrypto)), signature, reordered) is True
 
 
 @pytest.mark.interop
@@ -123,4 +127,4 @@ def test_verify_signature_rejects_webcrypto_signature_over_other_bytes(
 ) -> None:
     signature = webcrypto["signatures"][0]  # type: ignore[index]
 
-    assert verify_signature(webcrypto["jwk"], signature, b"raw body bytez") is False  # type: ignore[arg-type]
+    assert verify_signature(webcrypto_pem(webcrypto), signature, b"raw body bytez") is False
