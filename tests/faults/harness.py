@@ -2,7 +2,8 @@
 answer about a third of attempts with 503 or 429 + Retry-After or a reset connection and
 refuse dead devices for good, while deliver invocations crash after a random number of sends;
 then the books are balanced from three independent records — the Notifications table, the
-tenant's webhook and what the stand-ins accepted."""
+tenant's webhook and what the stand-ins accepted — and the faults counted, so that a run in
+which some kind of fault never happened cannot pass."""
 
 from __future__ import annotations
 
@@ -49,7 +50,13 @@ CRASH_MARK = '"message":"injected crash'  # the hook's one warning per crashed i
 
 @dataclass(frozen=True, slots=True)
 class FaultMix:
-    """The faults of one run (fractions of deliveries, devices or invocations)."""
+    """The faults of one run (fractions of deliveries, devices or invocations).
+
+    Each kind with a rate above zero happens at least once, whatever the draws: the first
+    devices registered include a dead one and ones whose first attempt is answered 503, 429
+    and reset, and the crash hook crashes each deliver process's first invocation. A rate of
+    zero switches its kind off.
+    """
 
     failure: float = 0.30  # attempts answered 503, or 429 with Retry-After
     reset: float = 0.05  # attempts whose connection (or HTTP/2 stream) is reset
@@ -64,36 +71,45 @@ class FlakyScript(Script):
     """A device's answers: each request fails (`failure`: 503 or 429 with Retry-After, half
     each) or is reset (`reset`) at random, but never twice running, so the attempt after a
     failure — usually the retry — gets through, the way a briefly overloaded service behaves.
-    Counts what it answered."""
+    `first` ("503", "429" or "reset") answers the first request, whatever the draw. Counts
+    what it answered, by kind: ok, 503, 429, reset."""
 
-    def __init__(self, rng: random.Random, mix: FaultMix, answers: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        mix: FaultMix,
+        answers: dict[str, Any],
+        first: str | None = None,
+    ) -> None:
         super().__init__((), Step(OK))
         self._rng, self._mix = rng, mix
-        self._failures = (
-            Step(answers["503"]),
-            Step(answers["429"], retry_after=mix.retry_after),
-        )
-        self._reset = Step(answers["reset"])
+        self._steps = {
+            "ok": Step(OK),
+            "503": Step(answers["503"]),
+            "429": Step(answers["429"], retry_after=mix.retry_after),
+            "reset": Step(answers["reset"]),
+        }
+        self._first = first
         self._failed_last = False
         self.answered: Counter[str] = Counter()
 
     def next_step(self) -> Step:
         with self._lock:
-            draw = self._rng.random()
-            if self._failed_last or draw >= self._mix.failure + self._mix.reset:
-                step = Step(OK)
-            elif draw < self._mix.reset:
-                step = self._reset
-            else:
-                step = self._rng.choice(self._failures)
-            self._failed_last = step.outcome != OK
-            self.answered[
-                "ok" if step.outcome == OK else "reset" if step is self._reset else "failure"
-            ] += 1
-            return step
+            kind, self._first = self._first or self._draw(), None
+            self._failed_last = kind != "ok"
+            self.answered[kind] += 1
+            return self._steps[kind]
+
+    def _draw(self) -> str:
+        draw = self._rng.random()
+        if self._failed_last or draw >= self._mix.failure + self._mix.reset:
+            return "ok"
+        if draw < self._mix.reset:
+            return "reset"
+        return self._rng.choice(("503", "429"))
 
     def outcomes(self) -> set[Any]:
-        return {OK, self._reset.outcome, *(step.outcome for step in self._failures)}
+        return {step.outcome for step in self._steps.values()}
 
 
 @dataclass(slots=True)
@@ -123,25 +139,43 @@ class FaultReport:
     duplicates: int
     duplicated_pairs: int
     crashes: int
+    dead_devices: int  # devices answering 410 / UNREGISTERED for ever
     dead_letters: int
     device_count: int  # the app's maintained count after the run
     devices_left: int  # registered minus dead
-    answers: Counter[str]  # what the scripts answered: ok, failure, reset
+    answers: Counter[str]  # what the scripts answered: ok, 503, 429, reset
     timings: dict[str, float]  # seconds per phase: register, send, settle
 
     @property
     def duplicate_rate(self) -> float:
         return self.duplicates / self.expected if self.expected else 0.0
 
+    @property
+    def injected(self) -> dict[str, int]:
+        """How often each kind of fault happened."""
+        return {
+            "503": self.answers["503"],
+            "429": self.answers["429"],
+            "reset": self.answers["reset"],
+            "dead device": self.dead_devices,
+            "crash": self.crashes,
+        }
+
+    @property
+    def injected_share(self) -> float:
+        """The share of provider requests answered with a fault (the never-twice-running rule
+        keeps it below the planned rates)."""
+        faults = self.answers["503"] + self.answers["429"] + self.answers["reset"]
+        return faults / (sum(self.answers.values()) or 1)
+
     def lines(self) -> list[str]:
-        attempts = sum(self.answers.values()) or 1
         return [
             f"fault run: {self.notifications} notifications, {self.expected} deliveries "
             f"expected; seconds: "
             + ", ".join(f"{phase} {seconds:.1f}" for phase, seconds in self.timings.items()),
-            f"  injected: {self.answers['failure']} 503/429 and {self.answers['reset']} resets "
-            f"in {attempts} provider requests "
-            f"({(self.answers['failure'] + self.answers['reset']) / attempts:.1%}); "
+            f"  injected: {self.answers['503']} 503s, {self.answers['429']} 429s and "
+            f"{self.answers['reset']} resets in {sum(self.answers.values())} provider requests "
+            f"({self.injected_share:.1%}); {self.dead_devices} dead devices; "
             f"{self.crashes} deliver invocations crashed (after a random number of sends)",
             f"  final: {self.final_notifications}/{self.notifications} notifications; "
             f"outcomes {dict(sorted(self.statuses.items()))}; not final: {self.not_final}",
@@ -210,6 +244,17 @@ class FaultRun:
         self.notification_users: dict[str, str] = {}  # notification id -> user
         self.titles: dict[str, str] = {}  # title -> notification id (ntfy carries no id)
         self.timings: dict[str, float] = {}
+        # The faults the first devices are given whatever the draws (see FaultMix).
+        self.guaranteed: list[str] = [
+            kind
+            for kind, rate in (
+                ("gone", mix.gone),
+                ("503", mix.failure),
+                ("429", mix.failure),
+                ("reset", mix.reset),
+            )
+            if rate > 0
+        ]
 
     def close(self) -> None:
         self.http.close()
@@ -236,10 +281,13 @@ class FaultRun:
 
     def _new_device(self, user: str, platform: str) -> Device:
         answers = SCRIPTS[platform]
-        gone = "gone" in answers and self.random.random() < self.mix.gone
-        script = (
-            None if gone else FlakyScript(random.Random(self.random.random()), self.mix, answers)
+        gone = "gone" in answers and bool(
+            self._take_guaranteed("gone") or self.random.random() < self.mix.gone
         )
+        script = None
+        if not gone:
+            first = self._take_guaranteed("503", "429", "reset")
+            script = FlakyScript(random.Random(self.random.random()), self.mix, answers, first)
         behaviour = always(answers["gone"]) if gone else script
         if platform == "web":
             subscription = self.standins.webpush.new_subscription(behaviour)
@@ -253,6 +301,14 @@ class FaultRun:
         self.standins.ntfy.script(topic, behaviour)
         url = f"{self.standins.ntfy.url}/{topic}"
         return Device(user, platform, topic, {"url": url}, gone, script)
+
+    def _take_guaranteed(self, *kinds: str) -> str | None:
+        """The first of `kinds` still owed to a device (see FaultMix), now given to one."""
+        for kind in self.guaranteed:
+            if kind in kinds:
+                self.guaranteed.remove(kind)
+                return kind
+        return None
 
     def _register(self, device: Device) -> None:
         token = self.stack.mint_token(device.user, aud=[self.app_id])
@@ -447,6 +503,7 @@ class FaultRun:
             duplicates=sum(extra.values()),
             duplicated_pairs=len(extra),
             crashes=self._crashes(),
+            dead_devices=sum(1 for d in devices.values() if d.gone),
             dead_letters=self._dead_letters(),
             device_count=config["device_count"],
             devices_left=sum(1 for d in devices.values() if not d.gone),

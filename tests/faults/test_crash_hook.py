@@ -1,5 +1,6 @@
-"""The deliver function's crash hook: inert unless the local stack asks for it; when it fires,
-the invocation fails after its planned sends and leaves nothing running."""
+"""The deliver function's crash hook: inert unless the local stack asks for it; then it crashes
+each process's first invocation and the given fraction of the rest; when it fires, the
+invocation fails after its planned sends and leaves nothing running."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ EVENT = {"Records": [{"messageId": str(n)} for n in range(3)]}
 @pytest.fixture
 def crash_settings(monkeypatch) -> Iterator[pytest.MonkeyPatch]:
     get_settings.cache_clear()
+    monkeypatch.setattr(faults, "_current", faults._Invocation())  # a fresh worker process
     yield monkeypatch
     get_settings.cache_clear()
 
@@ -65,3 +67,15 @@ def test_crash_hook_fails_the_invocation_after_at_most_one_send_per_record(crash
     assert len(sends) <= len(EVENT["Records"])
     assert all(task.done() for task in tasks), "nothing of the crashed invocation runs on"
     faults.before_send()  # the next invocation is not affected
+
+
+def test_crash_hook_crashes_the_first_invocation_of_a_process_whatever_the_rate(crash_settings):
+    crash_settings.setenv("PUSHGATE_LOCAL", "1")
+    crash_settings.setenv("PUSHGATE_FAULT_CRASH_RATE", "0.000001")
+    crash_settings.setattr(faults.random, "random", lambda: 0.5)  # never below the rate
+    handler = faults.crash_injecting(_batch([], []))
+
+    with pytest.raises(RuntimeError, match="injected crash"):
+        handler(EVENT, None)
+    for _ in range(3):
+        handler(EVENT, None)  # the rest crash at the rate only

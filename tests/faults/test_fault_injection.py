@@ -1,5 +1,6 @@
 """Fault injection end to end: failing, resetting and dead providers plus deliver invocations
-that crash mid-batch lose nothing; every outcome is final and reported once per device."""
+that crash mid-batch lose nothing; every outcome is final and reported once per device; and
+each of those faults did happen, so neither run can pass by having injected nothing."""
 
 from __future__ import annotations
 
@@ -40,11 +41,20 @@ def assert_books_balance(report: FaultReport) -> None:
     assert set(report.statuses) <= {"delivered", "invalid_token"}
 
 
+def assert_faults_injected(report: FaultReport, mix: FaultMix) -> None:
+    missing = [kind for kind, count in report.injected.items() if count == 0]
+    assert missing == [], f"the run injected no {missing}: it proves nothing about them"
+    # About the planned share of provider requests failed (the never-twice rule lowers it).
+    assert report.injected_share >= (mix.failure + mix.reset) / 2
+
+
 def test_faults_small_run_loses_nothing(tmp_path):
-    # A crash rate well above the full run's 1%, so that its ~25 invocations see crashes.
+    # A crash rate well above the full run's 1%, so that its ~25 invocations see a few crashes
+    # beyond the one per deliver process that FaultMix guarantees.
     mix = FaultMix(crash_rate=0.15, per_user=8)
     report = run(tmp_path, mix, 200, timeout=120, seed=8, visibility=8)
     assert_books_balance(report)
+    assert_faults_injected(report, mix)
 
 
 @pytest.mark.faults
@@ -54,4 +64,5 @@ def test_faults_full_run_of_10000_notifications_loses_nothing(tmp_path, full_fau
     mix = FaultMix(per_user=20)
     report = run(tmp_path, mix, 10_000, timeout=3600, seed=10_000, visibility=30)
     assert_books_balance(report)
+    assert_faults_injected(report, mix)
     assert report.duplicate_rate < 0.05

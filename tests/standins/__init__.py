@@ -23,7 +23,9 @@ Scripts: an outcome string/status answered every time, or `always`, `fail_first`
 `tests.standins.reference` builds correct requests without pushgate's code.
 
 Needs `layers/pushgate` on sys.path (pytest's `pythonpath` has it): the Web Push stand-in
-decrypts and verifies VAPID with `pushgate.crypto`, and all use `pushgate.clock`.
+verifies VAPID and decrypts with its own `_webpush_crypto` (pushgate only signs and
+encrypts), built on `pushgate.crypto`'s constants and ES256 check, and all use
+`pushgate.clock`.
 """
 
 from tests.standins._script import OK, RESET, Script, Step, always, fail_first, sequence

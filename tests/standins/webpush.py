@@ -16,17 +16,17 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pushgate.crypto import (
-    CryptoError,
-    InvalidSignatureError,
-    VapidClaims,
-    decrypt,
-    verify_vapid_authorization,
-)
 from pushgate.crypto.aes128gcm import AUTH_SECRET_LENGTH
 from tests.standins._script import OK, RESET, Behaviour, Script, as_script
 from tests.standins._server import RESET as RESET_REPLY
 from tests.standins._server import Refusal, Reply, Request, Response, StandinServer
+from tests.standins._webpush_crypto import (
+    DecryptionError,
+    InvalidVapidError,
+    VapidClaims,
+    decrypt,
+    verify_vapid_authorization,
+)
 
 # RFC 8030 §5.2 urgencies, §5.4 topic (at most 32 characters of the URL-safe base64 alphabet).
 URGENCIES = frozenset({"very-low", "low", "normal", "high"})
@@ -213,7 +213,7 @@ class WebPushStandin(StandinServer[PushMessage]):
         if claims is None or not now < claims.expires_at:
             try:
                 claims = verify_vapid_authorization(header, audience=self.origin, now=now)
-            except InvalidSignatureError as error:
+            except InvalidVapidError as error:
                 raise _refusal(401, "Unauthorized", str(error)) from None
             if not _SUBJECT.match(claims.subject):
                 raise _refusal(401, "Unauthorized", "VAPID sub is not mailto:/https:")
@@ -243,7 +243,7 @@ class WebPushStandin(StandinServer[PushMessage]):
             return body
         try:
             return decrypt(body, subscription.private_key, subscription.auth)
-        except CryptoError as error:
+        except DecryptionError as error:
             raise _refusal(400, "Bad Request", f"cannot decrypt: {error}") from None
 
 

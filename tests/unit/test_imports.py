@@ -1,9 +1,11 @@
-"""What each function loads at cold start: the SQS workers never load the HTTP router, its
-OpenAPI machinery, Powertools' parser models or PyJWT; the HTTP functions never load the
-batch processor. (`make bench` measures the time; this keeps the boundaries from eroding.)"""
+"""What each function loads at cold start: exactly the pushgate packages its row of
+`PUSHGATE_PACKAGES` names; the SQS workers never load the HTTP router, its OpenAPI machinery,
+Powertools' parser models or PyJWT; the HTTP functions never load the batch processor.
+(`make bench` measures the time; this keeps the boundaries from eroding.)"""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -22,11 +24,71 @@ NOT_IN_WORKERS = (
     "pushgate.params",
 )
 NOT_IN_HTTP_FUNCTIONS = ("aws_lambda_powertools.utilities.batch", "pushgate.worker")
+# The pushgate packages each function loads at import, as `pushgate.<name>` names: a module
+# (`clock`) or a whole subpackage (`crypto` stands for every `pushgate.crypto.*`). A new
+# import that drags another package into a function, or a dependency dropped, fails
+# test_imports_function_loads_exactly_its_pushgate_packages with the names added and removed;
+# when the change is meant (a real new need, a rename), edit the row.
+PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
+    "config": frozenset(
+        {
+            "api", "apps", "audit", "auth", "aws", "clock", "crypto", "devices", "encryption",
+            "errors", "gateway", "notifications", "observability", "outbound", "params",
+            "policy", "providers", "settings", "storage", "urls", "vapid_subject", "webhooks",
+        }
+    ),
+    "deliver": frozenset(
+        {
+            "apps", "auth", "aws", "clock", "crypto", "delivery", "devices", "encryption",
+            "errors", "notifications", "observability", "outbound", "policy", "providers",
+            "queues", "settings", "storage", "urls", "vapid_subject", "webhooks", "worker",
+        }
+    ),
+    "receipts": frozenset(
+        {
+            "audit", "auth", "aws", "clock", "encryption", "errors", "notifications",
+            "observability", "outbound", "queues", "settings", "storage", "urls",
+            "vapid_subject", "webhooks", "worker",
+        }
+    ),
+    "register": frozenset(
+        {
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "encryption", "errors",
+            "gateway", "notifications", "observability", "outbound", "params", "policy",
+            "settings", "storage", "urls", "vapid_subject",
+        }
+    ),
+    "send": frozenset(
+        {
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "gateway",
+            "ids", "notifications", "observability", "outbound", "params", "policy", "queues",
+            "settings", "storage", "urls", "vapid_subject",
+        }
+    ),
+    "unregister": frozenset(
+        {
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "encryption", "errors",
+            "gateway", "notifications", "observability", "outbound", "params", "policy",
+            "settings", "storage", "urls", "vapid_subject",
+        }
+    ),
+}  # fmt: skip
+# Packages a function loads today but does not need, each with the import chain that drags it
+# in: tolerated beside the function's row until the chain is cut. Then both the row test
+# (dropped) and the strict xfail below (XPASS) fail, until the entry is deleted.
+UNNEEDED_PACKAGES: dict[str, dict[str, str]] = {
+    "receipts": {
+        "providers": "webhooks.service imports parse_retry_after from pushgate.providers, "
+        "whose __init__ loads the FCM, Web Push and ntfy senders",
+        "crypto": "pushgate.providers.webpush imports pushgate.crypto",
+    },
+}
 _PROBE = (
     "import json, sys; sys.path[:0] = {paths!r}; import app; print(json.dumps(sorted(sys.modules)))"
 )
 
 
+@functools.cache
 def _modules_loaded_by(function: str) -> list[str]:
     folder = REPO / "functions" / function
     completed = subprocess.run(
@@ -42,6 +104,48 @@ def _modules_loaded_by(function: str) -> list[str]:
 
 def _under(modules: list[str], packages: tuple[str, ...]) -> list[str]:
     return [m for m in modules if any(m == p or m.startswith(p + ".") for p in packages)]
+
+
+def _pushgate_packages(modules: list[str]) -> set[str]:
+    return {m.split(".")[1] for m in modules if m.startswith("pushgate.")}
+
+
+def test_imports_table_has_a_row_per_function():
+    functions = {
+        path.name for path in (REPO / "functions").iterdir() if (path / "app.py").is_file()
+    }
+
+    assert set(PUSHGATE_PACKAGES) == functions
+
+
+@pytest.mark.parametrize("function", sorted(PUSHGATE_PACKAGES))
+def test_imports_function_loads_exactly_its_pushgate_packages(function):
+    expected = PUSHGATE_PACKAGES[function] | set(UNNEEDED_PACKAGES.get(function, {}))
+
+    loaded = _pushgate_packages(_modules_loaded_by(function))
+
+    assert loaded == expected, (
+        f"functions/{function}: loads {sorted(loaded - expected)} beyond its row, no longer "
+        f"loads {sorted(expected - loaded)}; cut the import that drags them in, or update "
+        "PUSHGATE_PACKAGES"
+    )
+
+
+@pytest.mark.parametrize(
+    ("function", "package"),
+    [
+        pytest.param(
+            function,
+            package,
+            marks=pytest.mark.xfail(strict=True, reason=chain),
+            id=f"{function}-{package}",
+        )
+        for function, unneeded in UNNEEDED_PACKAGES.items()
+        for package, chain in unneeded.items()
+    ],
+)
+def test_imports_function_does_not_load_what_it_does_not_need(function, package):
+    assert package not in _pushgate_packages(_modules_loaded_by(function))
 
 
 @pytest.mark.parametrize("function", WORKERS)

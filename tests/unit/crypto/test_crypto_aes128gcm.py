@@ -1,11 +1,11 @@
-"""RFC 8291 Web Push encryption and RFC 8188 aes128gcm: vectors, limits, validation, forgery."""
+"""RFC 8291 Web Push encryption over RFC 8188 aes128gcm: vectors, limits, key validation.
+(Opening bodies is the stand-in's: tests/unit/standins/test_standins_webpush_crypto.py.)"""
 
 from __future__ import annotations
 
 import base64
 import os
 
-import http_ece
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -14,49 +14,22 @@ from hypothesis import strategies as st
 
 from pushgate.crypto import (
     MAX_PLAINTEXT_LENGTH,
-    DecryptionError,
     InvalidKeyError,
     PlaintextTooLargeError,
     SubscriptionKeys,
-    decrypt,
-    decrypt_content,
     encrypt,
-    encrypt_content,
 )
-
-
-def b64u(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def scalar_key(text: str) -> ec.EllipticCurvePrivateKey:
-    return ec.derive_private_key(int.from_bytes(b64u(text), "big"), ec.SECP256R1())
-
-
-# RFC 8291 Appendix A.
-RFC8291_PLAINTEXT = b"When I grow up, I want to be a watermelon"
-RFC8291_AS_PRIVATE = "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw"
-RFC8291_AS_PUBLIC = (
-    "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8"
-)
-RFC8291_UA_PRIVATE = "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94"
-RFC8291_UA_PUBLIC = (
-    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4"
-)
-RFC8291_SALT = "DGv6ra1nlYgDCS1FRnbzlw"
-RFC8291_AUTH = "BTBZMqHH6r4Tts7J_aSIgg"
-RFC8291_BODY = (
-    "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6T"
-    "lzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
-)
-# RFC 8188 §3.1 and §3.2.
-RFC8188_PLAINTEXT = b"I am the walrus"
-RFC8188_SINGLE_IKM = "yqdlZ-tYemfogSmv7Ws5PQ"
-RFC8188_SINGLE_BODY = "I1BsxtFttlv3u_Oo94xnmwAAEAAA-NAVub2qFgBEuQKRapoZu-IxkIva3MEB1PD-ly8Thjg"
-RFC8188_MULTI_IKM = "BO3ZVPxUlnLORbVGMpbT1Q"
-RFC8188_MULTI_BODY = (
-    "uNCkWiNYzKTnBN9ji3-qWAAAABkCYTHOG8chz_gnvgOqdGYovxyjuqRyJFjEDyoF"
-    "1Fvkj6hQPdPHI51OEUKEpgz3SsLWIqS_uA"
+from tests.standins._webpush_crypto import decrypt
+from tests.unit.crypto.vectors import (
+    RFC8291_AS_PRIVATE,
+    RFC8291_AUTH,
+    RFC8291_BODY,
+    RFC8291_PLAINTEXT,
+    RFC8291_SALT,
+    RFC8291_UA_PRIVATE,
+    RFC8291_UA_PUBLIC,
+    b64u,
+    scalar_key,
 )
 
 
@@ -74,32 +47,6 @@ def test_encrypt_reproduces_rfc8291_appendix_a(rfc_keys: SubscriptionKeys) -> No
     )
 
     assert body == b64u(RFC8291_BODY)
-
-
-def test_decrypt_opens_rfc8291_appendix_a() -> None:
-    plaintext = decrypt(b64u(RFC8291_BODY), scalar_key(RFC8291_UA_PRIVATE), b64u(RFC8291_AUTH))
-
-    assert plaintext == RFC8291_PLAINTEXT
-
-
-def test_decrypt_content_opens_rfc8188_single_record_example() -> None:
-    plaintext = decrypt_content(b64u(RFC8188_SINGLE_BODY), b64u(RFC8188_SINGLE_IKM))
-
-    assert plaintext == RFC8188_PLAINTEXT
-
-
-def test_decrypt_content_opens_rfc8188_multi_record_example() -> None:
-    plaintext = decrypt_content(b64u(RFC8188_MULTI_BODY), b64u(RFC8188_MULTI_IKM))
-
-    assert plaintext == RFC8188_PLAINTEXT
-
-
-def test_encrypt_content_reproduces_rfc8188_single_record_example() -> None:
-    body = encrypt_content(
-        RFC8188_PLAINTEXT, b64u(RFC8188_SINGLE_IKM), salt=b64u(RFC8188_SINGLE_BODY)[:16]
-    )
-
-    assert body == b64u(RFC8188_SINGLE_BODY)
 
 
 def test_encrypt_writes_salt_record_size_and_sender_key_header(rfc_keys: SubscriptionKeys) -> None:
@@ -146,11 +93,6 @@ def test_encrypt_leaves_its_inputs_unchanged(rfc_keys: SubscriptionKeys) -> None
     encrypt(plaintext, rfc_keys, salt=salt)  # type: ignore[arg-type]
 
     assert (bytes(plaintext), bytes(salt), rfc_keys) == before
-
-
-def test_encrypt_content_refuses_plaintext_beyond_one_record() -> None:
-    with pytest.raises(PlaintextTooLargeError):
-        encrypt_content(b"x" * 8, os.urandom(16), salt=os.urandom(16), record_size=24)
 
 
 @pytest.mark.parametrize(
@@ -219,104 +161,6 @@ def test_subscription_keys_parse_refuses_what_is_not_base64(p256dh: object) -> N
 
 def test_subscription_keys_repr_hides_the_auth_secret(rfc_keys: SubscriptionKeys) -> None:
     assert repr(b64u(RFC8291_AUTH)) not in repr(rfc_keys)
-
-
-def test_decrypt_refuses_a_tampered_ciphertext() -> None:
-    body = bytearray(b64u(RFC8291_BODY))
-    body[-20] ^= 0x01
-
-    with pytest.raises(DecryptionError, match="authenticate"):
-        decrypt(bytes(body), scalar_key(RFC8291_UA_PRIVATE), b64u(RFC8291_AUTH))
-
-
-def test_decrypt_refuses_a_wrong_auth_secret() -> None:
-    with pytest.raises(DecryptionError):
-        decrypt(b64u(RFC8291_BODY), scalar_key(RFC8291_UA_PRIVATE), os.urandom(16))
-
-
-def test_decrypt_refuses_another_subscription_key() -> None:
-    with pytest.raises(DecryptionError):
-        decrypt(b64u(RFC8291_BODY), ec.generate_private_key(ec.SECP256R1()), b64u(RFC8291_AUTH))
-
-
-@pytest.mark.parametrize("length", [0, 20, 21, 85, 86, 100, 102])
-def test_decrypt_refuses_a_truncated_body(length: int) -> None:
-    with pytest.raises(DecryptionError):
-        decrypt(b64u(RFC8291_BODY)[:length], scalar_key(RFC8291_UA_PRIVATE), b64u(RFC8291_AUTH))
-
-
-def test_decrypt_refuses_a_keyid_that_is_not_a_public_key() -> None:
-    body = bytearray(b64u(RFC8291_BODY))
-    body[21] = 0x05
-
-    with pytest.raises(DecryptionError, match="keyid"):
-        decrypt(bytes(body), scalar_key(RFC8291_UA_PRIVATE), b64u(RFC8291_AUTH))
-
-
-def test_decrypt_refuses_an_auth_secret_of_wrong_length() -> None:
-    with pytest.raises(InvalidKeyError):
-        decrypt(b64u(RFC8291_BODY), scalar_key(RFC8291_UA_PRIVATE), b"short")
-
-
-def test_decrypt_content_refuses_a_body_missing_its_last_record() -> None:
-    body = b64u(RFC8188_MULTI_BODY)
-    first_record_end = 21 + 2 + 25  # header with keyid "a1", then one 25-byte record
-
-    with pytest.raises(DecryptionError, match="delimiter"):
-        decrypt_content(body[:first_record_end], b64u(RFC8188_MULTI_IKM))
-
-
-def test_decrypt_content_refuses_swapped_records(user_agent) -> None:
-    body = http_ece.encrypt(
-        b"a" * 40,
-        private_key=ec.generate_private_key(ec.SECP256R1()),
-        dh=user_agent.p256dh,
-        auth_secret=user_agent.auth,
-        rs=32,
-    )
-    header, records = body[:86], [body[86 + i : 86 + i + 32] for i in range(0, len(body) - 86, 32)]
-    swapped = header + records[1] + records[0] + b"".join(records[2:])
-
-    with pytest.raises(DecryptionError):
-        decrypt(swapped, user_agent.private_key, user_agent.auth)
-
-
-def test_decrypt_content_refuses_record_size_below_18() -> None:
-    body = bytearray(b64u(RFC8188_SINGLE_BODY))
-    body[16:20] = (17).to_bytes(4, "big")
-
-    with pytest.raises(DecryptionError, match="18"):
-        decrypt_content(bytes(body), b64u(RFC8188_SINGLE_IKM))
-
-
-def test_decrypt_reads_multi_record_bodies(user_agent) -> None:
-    plaintext = os.urandom(300)
-    body = http_ece.encrypt(
-        plaintext,
-        private_key=ec.generate_private_key(ec.SECP256R1()),
-        dh=user_agent.p256dh,
-        auth_secret=user_agent.auth,
-        rs=64,
-    )
-
-    assert len(body) > 86 + 64 * 4
-    assert decrypt(body, user_agent.private_key, user_agent.auth) == plaintext
-
-
-@settings(max_examples=200, deadline=None)
-@given(body=st.binary(max_size=400))
-def test_decrypt_raises_only_decryption_error_for_garbage(body: bytes) -> None:
-    private_key, auth = scalar_key(RFC8291_UA_PRIVATE), b64u(RFC8291_AUTH)
-
-    with pytest.raises(DecryptionError):
-        decrypt(body, private_key, auth)
-
-
-@settings(max_examples=200, deadline=None)
-@given(body=st.binary(max_size=200), ikm=st.binary(min_size=1, max_size=32))
-def test_decrypt_content_raises_only_decryption_error_for_garbage(body: bytes, ikm: bytes) -> None:
-    with pytest.raises(DecryptionError):
-        decrypt_content(body, ikm)
 
 
 @settings(max_examples=100, deadline=None)

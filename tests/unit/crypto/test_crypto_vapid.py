@@ -1,5 +1,5 @@
-"""VAPID (RFC 8292): keys, the JWT, the header cache, the push-service check, and interop with
-py_vapid and PyJWT."""
+"""VAPID (RFC 8292): keys, the JWT, the header cache, and interop with py_vapid and PyJWT.
+The push service's check is the stand-in's (tests/unit/standins/test_standins_webpush_crypto.py)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,16 @@ import py_vapid
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from py_vapid import jwt as py_vapid_jwt
 
 from pushgate.crypto import (
     InvalidKeyError,
-    InvalidSignatureError,
     InvalidVapidClaimError,
     VapidHeaderCache,
     VapidKey,
     sign_vapid_jwt,
     vapid_audience,
     vapid_authorization,
-    verify_vapid_authorization,
 )
 from pushgate.crypto import vapid as vapid_module
 
@@ -284,102 +280,6 @@ def test_vapid_header_cache_forgets_the_oldest_entry_beyond_its_bound(key: Vapid
 def test_vapid_header_cache_refuses_a_lifetime_beyond_24_hours() -> None:
     with pytest.raises(ValueError, match="24 h"):
         VapidHeaderCache(lifetime=25 * HOUR)
-
-
-def test_verify_vapid_authorization_accepts_our_header(key: VapidKey, token: str) -> None:
-    claims = verify_vapid_authorization(vapid_authorization(key, token), audience=AUDIENCE, now=NOW)
-
-    assert (claims.public_key, claims.audience, claims.subject) == (
-        key.public_key,
-        AUDIENCE,
-        SUBJECT,
-    )
-    assert claims.expires_at == int(NOW) + 12 * HOUR
-
-
-def test_verify_vapid_authorization_refuses_another_audience(key: VapidKey, token: str) -> None:
-    with pytest.raises(InvalidSignatureError, match="aud"):
-        verify_vapid_authorization(
-            vapid_authorization(key, token), audience="https://web.push.apple.com", now=NOW
-        )
-
-
-def test_verify_vapid_authorization_refuses_an_expired_token(key: VapidKey, token: str) -> None:
-    with pytest.raises(InvalidSignatureError, match="exp"):
-        verify_vapid_authorization(vapid_authorization(key, token), now=NOW + 12 * HOUR)
-
-
-def test_verify_vapid_authorization_refuses_exp_beyond_24_hours(key: VapidKey) -> None:
-    token = sign_vapid_jwt(
-        key, audience=AUDIENCE, subject=SUBJECT, issued_at=NOW + 2 * HOUR, lifetime=23 * HOUR
-    )
-
-    with pytest.raises(InvalidSignatureError, match="24 hours"):
-        verify_vapid_authorization(vapid_authorization(key, token), now=NOW)
-
-
-def test_verify_vapid_authorization_refuses_a_token_without_sub(key: VapidKey) -> None:
-    token = pyjwt.encode(
-        {"aud": AUDIENCE, "exp": int(NOW) + HOUR}, key.private_key, algorithm="ES256"
-    )
-
-    with pytest.raises(InvalidSignatureError, match="sub"):
-        verify_vapid_authorization(vapid_authorization(key, token), now=NOW)
-
-
-def test_verify_vapid_authorization_refuses_a_token_signed_by_another_key(token: str) -> None:
-    with pytest.raises(InvalidSignatureError, match="does not verify"):
-        verify_vapid_authorization(vapid_authorization(VapidKey.generate(), token), now=NOW)
-
-
-def test_verify_vapid_authorization_refuses_a_changed_claim(key: VapidKey, token: str) -> None:
-    header, _, signature = token.split(".")
-    forged_claims = base64.urlsafe_b64encode(
-        json.dumps({"aud": AUDIENCE, "exp": int(NOW) + 20 * HOUR, "sub": SUBJECT}).encode()
-    ).rstrip(b"=")
-
-    with pytest.raises(InvalidSignatureError):
-        verify_vapid_authorization(
-            vapid_authorization(key, f"{header}.{forged_claims.decode()}.{signature}"), now=NOW
-        )
-
-
-@pytest.mark.parametrize("algorithm", ["none", "HS256"])
-def test_verify_vapid_authorization_refuses_other_algorithms(key: VapidKey, algorithm: str) -> None:
-    secret = "s" * 32 if algorithm == "HS256" else None
-    token = pyjwt.encode(
-        {"aud": AUDIENCE, "exp": int(NOW) + HOUR, "sub": SUBJECT}, secret, algorithm=algorithm
-    )
-
-    with pytest.raises(InvalidSignatureError, match="ES256"):
-        verify_vapid_authorization(vapid_authorization(key, token), now=NOW)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    header=st.one_of(
-        st.text(),
-        st.builds(lambda t, k: f"vapid t={t}, k={k}", st.text(), st.text()),
-        st.builds(lambda a, b, c: f"vapid t={a}.{b}.{c}, k=BAAA", st.text(), st.text(), st.text()),
-        st.none(),
-        st.integers(),
-    )
-)
-def test_verify_vapid_authorization_raises_only_invalid_signature_for_garbage(
-    header: object,
-) -> None:
-    with pytest.raises(InvalidSignatureError):
-        verify_vapid_authorization(header, now=NOW)  # type: ignore[arg-type]
-
-
-def test_verify_vapid_authorization_accepts_a_py_vapid_header() -> None:
-    theirs = py_vapid.Vapid02()
-    theirs.generate_keys()
-    header = theirs.sign({"aud": AUDIENCE, "sub": SUBJECT, "exp": int(NOW) + HOUR})["Authorization"]
-
-    claims = verify_vapid_authorization(header, audience=AUDIENCE, now=NOW)
-
-    assert claims.subject == SUBJECT
 
 
 def test_py_vapid_verifies_our_jwt(key: VapidKey, token: str) -> None:

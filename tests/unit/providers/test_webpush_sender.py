@@ -12,8 +12,9 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from pushgate.crypto import VapidHeaderCache, VapidKey, decrypt, verify_vapid_authorization
+from pushgate.crypto import VapidHeaderCache, VapidKey
 from pushgate.providers import Outcome, WebPushSender
+from tests.standins._webpush_crypto import decrypt, verify_vapid_authorization
 from tests.unit.providers.support import Clock, UserAgent, run
 
 ENDPOINT = "https://push.test:8443/wpush/v2/gAAAAABsecret-subscription-id"

@@ -6,55 +6,38 @@ exception tree is documented in `pushgate.crypto.exceptions`.
 """
 
 from pushgate.crypto._base64 import b64decode, b64url_encode
-from pushgate.crypto.aes128gcm import (
-    MAX_PLAINTEXT_LENGTH,
-    SubscriptionKeys,
-    decrypt,
-    decrypt_content,
-    encrypt,
-    encrypt_content,
-)
+from pushgate.crypto.aes128gcm import MAX_PLAINTEXT_LENGTH, SubscriptionKeys, encrypt
 from pushgate.crypto.canonical_json import canonicalize
 from pushgate.crypto.es256 import load_public_key, sign, verify_payload, verify_signature
 from pushgate.crypto.exceptions import (
     CanonicalJSONError,
     CryptoError,
-    DecryptionError,
     InvalidKeyError,
-    InvalidSignatureError,
     InvalidVapidClaimError,
     PlaintextTooLargeError,
 )
 from pushgate.crypto.vapid import (
-    VapidClaims,
     VapidHeaderCache,
     VapidKey,
     sign_vapid_jwt,
     vapid_audience,
     vapid_authorization,
-    verify_vapid_authorization,
 )
 
 __all__ = [
     "MAX_PLAINTEXT_LENGTH",
     "CanonicalJSONError",
     "CryptoError",
-    "DecryptionError",
     "InvalidKeyError",
-    "InvalidSignatureError",
     "InvalidVapidClaimError",
     "PlaintextTooLargeError",
     "SubscriptionKeys",
-    "VapidClaims",
     "VapidHeaderCache",
     "VapidKey",
     "b64decode",
     "b64url_encode",
     "canonicalize",
-    "decrypt",
-    "decrypt_content",
     "encrypt",
-    "encrypt_content",
     "load_public_key",
     "sign",
     "sign_vapid_jwt",
@@ -62,5 +45,4 @@ __all__ = [
     "vapid_authorization",
     "verify_payload",
     "verify_signature",
-    "verify_vapid_authorization",
 ]

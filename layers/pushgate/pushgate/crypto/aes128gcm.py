@@ -1,32 +1,31 @@
-"""Web Push message encryption (RFC 8291) over the aes128gcm content coding (RFC 8188)."""
+"""Web Push message encryption (RFC 8291) over the aes128gcm content coding (RFC 8188).
+
+Only the sending side: opening bodies is the browser's job (the tests' stand-in does it).
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pushgate.crypto._base64 import b64decode
-from pushgate.crypto.exceptions import DecryptionError, InvalidKeyError, PlaintextTooLargeError
+from pushgate.crypto.exceptions import InvalidKeyError, PlaintextTooLargeError
 
 # RFC 8188 §2: header = salt(16) ‖ rs(uint32) ‖ idlen(uint8) ‖ keyid(idlen).
 SALT_LENGTH = 16
 RECORD_SIZE_LENGTH = 4
-MIN_RECORD_SIZE = 18
-MAX_KEY_ID_LENGTH = 255
 TAG_LENGTH = 16
 # RFC 8188 §2.2-2.3: CEK and NONCE come from HKDF(salt, IKM) with these infos.
 CEK_INFO = b"Content-Encoding: aes128gcm\x00"
 CEK_LENGTH = 16
 NONCE_INFO = b"Content-Encoding: nonce\x00"
 NONCE_LENGTH = 12
-# RFC 8188 §2: the padding delimiter closing every record but the last, and the last.
-RECORD_DELIMITER = 0x01
+# RFC 8188 §2: the padding delimiter closing the last record (pushgate writes only one).
 LAST_RECORD_DELIMITER = 0x02
 # RFC 8291 §3.3-3.4: IKM = HKDF(auth_secret, ecdh_secret, key_info, 32).
 WEBPUSH_INFO = b"WebPush: info\x00"
@@ -105,96 +104,6 @@ def encrypt(
     cek, nonce = _content_key_and_nonce(ikm, salt)
     ciphertext = AESGCM(cek).encrypt(nonce, plaintext + _LAST_DELIMITER, None)
     return salt + _WEBPUSH_RS_IDLEN + sender_public + ciphertext
-
-
-def decrypt(body: bytes, private_key: ec.EllipticCurvePrivateKey, auth_secret: bytes) -> bytes:
-    """The user agent's side of RFC 8291: open a push message body with the subscription's
-    private key and auth secret. Multi-record bodies are read per RFC 8188.
-
-    Raises `DecryptionError` for a malformed or forged body, `InvalidKeyError` for keys that
-    cannot be a subscription's.
-    """
-    if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(
-        private_key.curve, ec.SECP256R1
-    ):
-        raise InvalidKeyError("the subscription key must be a P-256 private key")
-    if len(auth_secret) != AUTH_SECRET_LENGTH:
-        raise InvalidKeyError("auth must be a 16-byte secret")
-    body = bytes(body)
-    if len(body) < HEADER_LENGTH or body[SALT_LENGTH + RECORD_SIZE_LENGTH] != PUBLIC_KEY_LENGTH:
-        raise DecryptionError("keyid must be the sender's 65-byte public key")
-    sender_public = body[HEADER_LENGTH - PUBLIC_KEY_LENGTH : HEADER_LENGTH]
-    try:
-        sender_key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, sender_public)
-    except ValueError:
-        raise DecryptionError("keyid is not a point on P-256") from None
-    ecdh_secret = private_key.exchange(_ECDH, sender_key)
-    receiver_public = private_key.public_key().public_bytes(_X962, _UNCOMPRESSED)
-    ikm = _webpush_ikm(ecdh_secret, auth_secret, receiver_public, sender_public)
-    return decrypt_content(body, ikm)
-
-
-def encrypt_content(
-    plaintext: bytes,
-    ikm: bytes,
-    *,
-    salt: bytes,
-    key_id: bytes = b"",
-    record_size: int = RECORD_SIZE,
-) -> bytes:
-    """RFC 8188 aes128gcm with a known input keying material, as a single record."""
-    salt, key_id = bytes(salt), bytes(key_id)
-    if len(salt) != SALT_LENGTH:
-        raise ValueError("salt must be 16 bytes")
-    if len(key_id) > MAX_KEY_ID_LENGTH:
-        raise ValueError("keyid is at most 255 bytes")
-    if not MIN_RECORD_SIZE <= record_size < 2 ** (8 * RECORD_SIZE_LENGTH):
-        raise ValueError("record size must be at least 18 and fit 32 bits")
-    if len(plaintext) + 1 + TAG_LENGTH > record_size:
-        raise PlaintextTooLargeError(len(plaintext), record_size - 1 - TAG_LENGTH)
-    cek, nonce = _content_key_and_nonce(ikm, salt)
-    ciphertext = AESGCM(cek).encrypt(nonce, plaintext + _LAST_DELIMITER, None)
-    header = salt + record_size.to_bytes(RECORD_SIZE_LENGTH, "big") + bytes([len(key_id)])
-    return header + key_id + ciphertext
-
-
-def decrypt_content(body: bytes, ikm: bytes) -> bytes:
-    """Open an RFC 8188 aes128gcm body of one or more records with its input keying material.
-
-    The keyid is not interpreted: choosing the IKM is the caller's business. Raises
-    `DecryptionError` for a truncated, malformed, reordered or forged body.
-    """
-    body = bytes(body)
-    if len(body) < SALT_LENGTH + RECORD_SIZE_LENGTH + 1:
-        raise DecryptionError("body is shorter than an aes128gcm header")
-    salt = body[:SALT_LENGTH]
-    record_size = int.from_bytes(body[SALT_LENGTH : SALT_LENGTH + RECORD_SIZE_LENGTH], "big")
-    start = SALT_LENGTH + RECORD_SIZE_LENGTH + 1 + body[SALT_LENGTH + RECORD_SIZE_LENGTH]
-    if record_size < MIN_RECORD_SIZE:
-        raise DecryptionError("record size is below 18")
-    if len(body) <= start:
-        raise DecryptionError("body holds no record")
-    cek, nonce = _content_key_and_nonce(ikm, salt)
-    aead = AESGCM(cek)
-    base_nonce = int.from_bytes(nonce, "big")
-    plaintext: list[bytes] = []
-    for sequence, offset in enumerate(range(start, len(body), record_size)):
-        record = body[offset : offset + record_size]
-        last = offset + record_size >= len(body)
-        if len(record) <= TAG_LENGTH:
-            raise DecryptionError("record is truncated")
-        # RFC 8188 §2.3: the nonce of record SEQ is NONCE XOR SEQ.
-        record_nonce = (base_nonce ^ sequence).to_bytes(NONCE_LENGTH, "big")
-        try:
-            padded = aead.decrypt(record_nonce, record, None)
-        except InvalidTag:
-            raise DecryptionError("record does not authenticate") from None
-        unpadded = padded.rstrip(b"\x00")
-        expected = LAST_RECORD_DELIMITER if last else RECORD_DELIMITER
-        if not unpadded or unpadded[-1] != expected:
-            raise DecryptionError("record has a wrong padding delimiter (truncated body?)")
-        plaintext.append(unpadded[:-1])
-    return b"".join(plaintext)
 
 
 def _webpush_ikm(

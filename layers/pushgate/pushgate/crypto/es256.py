@@ -1,8 +1,7 @@
-"""ES256 (ECDSA over P-256 with SHA-256) for gateway-client signatures: load keys, verify, sign."""
+"""ES256 (ECDSA over P-256 with SHA-256) for gateway-client signatures: PEM keys, verify, sign."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -22,37 +21,24 @@ P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 COORDINATE_LENGTH = 32
 # RFC 7518 §3.4: an ES256 JWS signature is R ‖ S, 32 octets each (what WebCrypto produces).
 RAW_SIGNATURE_LENGTH = 2 * COORDINATE_LENGTH
-# SEC 1 §2.3.3: 0x04 ‖ X ‖ Y.
-UNCOMPRESSED_POINT_LENGTH = 1 + 2 * COORDINATE_LENGTH
-UNCOMPRESSED_POINT_PREFIX = 0x04
-# RFC 7518 §6.2.1: the JWK spelling of P-256.
-JWK_KEY_TYPE = "EC"
-JWK_CURVE = "P-256"
 
-PublicKeyInput = ec.EllipticCurvePublicKey | str | bytes | Mapping[str, object]
+# A key as pushgate holds one: the SubjectPublicKeyInfo PEM a gateway client's well-known
+# document publishes, or a key object already loaded.
+PublicKeyInput = ec.EllipticCurvePublicKey | str
 
-_P256 = ec.SECP256R1()
 _ES256 = ec.ECDSA(hashes.SHA256())
-_PEM_MARKER = "-----BEGIN"
 
 
 def load_public_key(key: PublicKeyInput) -> ec.EllipticCurvePublicKey:
-    """A P-256 public key from PEM (SPKI), DER SPKI, a JWK (mapping or JSON text) or a raw
-    65-byte uncompressed point; text forms other than PEM and JWK are base64 of any spelling.
+    """A P-256 public key from SubjectPublicKeyInfo PEM text, or a key object checked to be
+    one.
 
     Raises `InvalidKeyError` for anything else, including other curves and key types.
     """
     if isinstance(key, ec.EllipticCurvePublicKey):
         return _require_p256(key)
-    if isinstance(key, Mapping):
-        return _from_jwk(key)
     if isinstance(key, str):
-        return _from_text(key.strip())
-    if isinstance(key, bytes | bytearray):
-        data = bytes(key)
-        if data.lstrip().startswith(_PEM_MARKER.encode()):
-            return _from_pem(data)
-        return _from_binary(data)
+        return _from_pem(key.strip())
     raise InvalidKeyError(f"unsupported public key input: {type(key).__name__}")
 
 
@@ -151,65 +137,9 @@ def _require_p256(key: object) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def _from_text(text: str) -> ec.EllipticCurvePublicKey:
-    if text.startswith(_PEM_MARKER):
-        return _from_pem(text.encode("ascii", "replace"))
-    if text.startswith("{"):
-        try:
-            jwk = json.loads(text)
-        except ValueError:
-            raise InvalidKeyError("public key is not valid JWK JSON") from None
-        if not isinstance(jwk, dict):
-            raise InvalidKeyError("a JWK must be a JSON object")
-        return _from_jwk(jwk)
+def _from_pem(text: str) -> ec.EllipticCurvePublicKey:
     try:
-        data = b64decode(text)
-    except ValueError:
-        raise InvalidKeyError("public key is neither PEM, JWK nor base64") from None
-    return _from_binary(data)
-
-
-def _from_pem(data: bytes) -> ec.EllipticCurvePublicKey:
-    try:
-        key = serialization.load_pem_public_key(data)
+        key = serialization.load_pem_public_key(text.encode("ascii", "replace"))
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise InvalidKeyError("PEM is not a readable SubjectPublicKeyInfo") from None
     return _require_p256(key)
-
-
-def _from_binary(data: bytes) -> ec.EllipticCurvePublicKey:
-    if len(data) == UNCOMPRESSED_POINT_LENGTH and data[0] == UNCOMPRESSED_POINT_PREFIX:
-        return _from_point(data)
-    if data[:1] == b"\x30":  # an ASN.1 SEQUENCE: DER SubjectPublicKeyInfo
-        try:
-            key = serialization.load_der_public_key(data)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise InvalidKeyError("DER is not a readable SubjectPublicKeyInfo") from None
-        return _require_p256(key)
-    raise InvalidKeyError("public key must be PEM, DER, JWK or a 65-byte uncompressed point")
-
-
-def _from_point(point: bytes) -> ec.EllipticCurvePublicKey:
-    try:
-        return ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
-    except ValueError:
-        raise InvalidKeyError("public key is not a point on P-256") from None
-
-
-def _from_jwk(jwk: Mapping[str, object]) -> ec.EllipticCurvePublicKey:
-    key_type, curve = jwk.get("kty"), jwk.get("crv")
-    if key_type != JWK_KEY_TYPE:
-        raise InvalidKeyError(f"unsupported JWK key type {key_type!r}: ES256 needs EC")
-    if curve != JWK_CURVE:
-        raise InvalidKeyError(f"unsupported JWK curve {curve!r}: ES256 needs P-256")
-    coordinates = []
-    for name in ("x", "y"):
-        value = jwk.get(name)
-        try:
-            coordinate = b64decode(value) if isinstance(value, str) else b""
-        except ValueError:
-            coordinate = b""
-        if len(coordinate) != COORDINATE_LENGTH:
-            raise InvalidKeyError(f"JWK {name} must be 32 bytes of base64url")
-        coordinates.append(coordinate)
-    return _from_point(bytes([UNCOMPRESSED_POINT_PREFIX]) + b"".join(coordinates))

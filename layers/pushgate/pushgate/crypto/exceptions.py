@@ -3,14 +3,11 @@
     CryptoError                  base: catch this to map any crypto failure to a 4xx
     ├── InvalidKeyError          key material is unusable: wrong type or curve (P-256 only),
     │                            not on the curve, bad length or encoding
-    ├── InvalidSignatureError    an ES256 signature or a VAPID token does not verify, is
-    │                            malformed, or carries claims that must be refused
     ├── CanonicalJSONError       a value has no RFC 8785 form (NaN, Infinity, a non-string
     │                            key, a lone surrogate, an unsupported type)
     ├── InvalidVapidClaimError   a VAPID JWT cannot be signed for this audience, subject or
     │                            lifetime (endpoint that is not an http(s) URL, exp > 24 h)
-    ├── PlaintextTooLargeError   a Web Push plaintext over 3993 bytes (RFC 8291 §4)
-    └── DecryptionError          an aes128gcm body is malformed or fails authentication
+    └── PlaintextTooLargeError   a Web Push plaintext over 3993 bytes (RFC 8291 §4)
 
 Everything that depends on data from outside raises one of these and nothing else. Misuse by
 the calling code (a salt of the wrong length injected by a test, a non-bytes plaintext) raises
@@ -28,10 +25,6 @@ class InvalidKeyError(CryptoError):
     """Key material that cannot be used: wrong key type or curve, bad encoding or length."""
 
 
-class InvalidSignatureError(CryptoError):
-    """A signature or VAPID token that does not verify or whose claims are unacceptable."""
-
-
 class CanonicalJSONError(CryptoError):
     """A value that has no RFC 8785 canonical form."""
 
@@ -47,7 +40,3 @@ class PlaintextTooLargeError(CryptoError):
         super().__init__(f"plaintext is {length} bytes; a push message carries at most {limit}")
         self.length = length
         self.limit = limit
-
-
-class DecryptionError(CryptoError):
-    """An aes128gcm body that is malformed or does not authenticate."""

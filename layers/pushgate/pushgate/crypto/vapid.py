@@ -1,4 +1,8 @@
-"""VAPID (RFC 8292): app server keys, the signed `vapid` header, its cache, and its check."""
+"""VAPID (RFC 8292): app server keys, the signed `vapid` header and its cache.
+
+Only the signing side: checking a header is the push service's job (the tests' stand-in
+does it).
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pushgate import clock
 from pushgate.crypto import es256
 from pushgate.crypto._base64 import b64decode, b64url_encode
-from pushgate.crypto.exceptions import (
-    InvalidKeyError,
-    InvalidSignatureError,
-    InvalidVapidClaimError,
-)
+from pushgate.crypto.exceptions import InvalidKeyError, InvalidVapidClaimError
 
 # RFC 8292 §2: a JWS signed with ES256.
 JWT_HEADER = b'{"typ":"JWT","alg":"ES256"}'
-JWT_ALGORITHM = "ES256"
 SCHEME = "vapid"
 # RFC 8292 §2: "exp" MUST NOT be more than 24 hours from the time of the request.
 MAX_LIFETIME = 24 * 3600
@@ -91,16 +90,6 @@ class VapidKey:
         """The 32-byte private scalar as base64url without padding, for encrypted storage."""
         scalar = self.private_key.private_numbers().private_value
         return b64url_encode(scalar.to_bytes(PRIVATE_KEY_LENGTH, "big"))
-
-
-@dataclass(frozen=True, slots=True)
-class VapidClaims:
-    """What a verified `Authorization: vapid` header asserts."""
-
-    public_key: str
-    audience: str
-    subject: str
-    expires_at: int
 
 
 def vapid_audience(endpoint: str) -> str:
@@ -194,67 +183,6 @@ class VapidHeaderCache:
 
     def clear(self) -> None:
         self._entries.clear()
-
-
-def verify_vapid_authorization(
-    header: str,
-    *,
-    audience: str | None = None,
-    now: float | None = None,
-    max_lifetime: int = MAX_LIFETIME,
-) -> VapidClaims:
-    """Check an `Authorization: vapid t=..., k=...` value the way a push service does: the
-    ES256 signature against k, `aud` (equal to `audience` when given), `exp` in the future and
-    at most `max_lifetime` ahead, `sub` present. Raises `InvalidSignatureError` and nothing
-    else, whatever the header holds.
-    """
-    try:
-        return _verify(header, audience, clock.epoch() if now is None else now, max_lifetime)
-    except InvalidSignatureError:
-        raise
-    except (ValueError, TypeError, AttributeError, InvalidKeyError, RecursionError):
-        raise InvalidSignatureError("malformed VAPID authorization") from None
-
-
-def _verify(header: str, audience: str | None, now: float, max_lifetime: int) -> VapidClaims:
-    token, public_key = _credentials(header)
-    encoded_header, encoded_claims, encoded_signature = token.split(".")
-    jwt_header = json.loads(b64decode(encoded_header))
-    if not isinstance(jwt_header, dict) or jwt_header.get("alg") != JWT_ALGORITHM:
-        raise InvalidSignatureError("VAPID token must be signed with ES256")
-    signature = b64decode(encoded_signature)
-    if len(signature) != es256.RAW_SIGNATURE_LENGTH:
-        raise InvalidSignatureError("VAPID signature must be raw R ‖ S")
-    signing_input = f"{encoded_header}.{encoded_claims}".encode("ascii")
-    if not es256.verify_signature(b64decode(public_key), signature, signing_input):
-        raise InvalidSignatureError("VAPID signature does not verify against k")
-    claims = json.loads(b64decode(encoded_claims))
-    if not isinstance(claims, dict):
-        raise InvalidSignatureError("VAPID claims must be a JSON object")
-    aud, exp, sub = claims.get("aud"), claims.get("exp"), claims.get("sub")
-    if not isinstance(aud, str) or (audience is not None and aud != audience):
-        raise InvalidSignatureError("VAPID aud does not name this push service")
-    if not isinstance(exp, int) or isinstance(exp, bool) or not now < exp <= now + max_lifetime:
-        raise InvalidSignatureError("VAPID exp is missing, past, or more than 24 hours ahead")
-    if not isinstance(sub, str) or not sub:
-        raise InvalidSignatureError("VAPID sub is missing")
-    return VapidClaims(public_key=public_key, audience=aud, subject=sub, expires_at=exp)
-
-
-def _credentials(header: str) -> tuple[str, str]:
-    """The t= and k= parameters of `vapid t=..., k=...` (RFC 8292 §3)."""
-    scheme, _, credentials = header.strip().partition(" ")
-    if scheme.lower() != SCHEME:
-        raise InvalidSignatureError("authorization scheme is not vapid")
-    params: dict[str, str] = {}
-    for item in credentials.split(","):
-        name, separator, value = item.strip().partition("=")
-        if separator:
-            params[name.strip().lower()] = value.strip().strip('"')
-    token, public_key = params.get("t"), params.get("k")
-    if not token or not public_key:
-        raise InvalidSignatureError("vapid authorization needs t= and k=")
-    return token, public_key
 
 
 def _load_private(

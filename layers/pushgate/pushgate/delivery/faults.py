@@ -3,8 +3,9 @@
 The fault-injection run (`make test-faults`, tests/faults/) needs invocations that die after
 some sends went out but before their outcomes were written, the way a Lambda timeout or an
 out-of-memory kill would leave them. With `PUSHGATE_FAULT_CRASH_RATE` set (0..1) and
-`PUSHGATE_LOCAL=1` (only the local stack sets it), that fraction of invocations picks a
-number of sends in 0..len(batch); when the invocation reaches it, the next send raises
+`PUSHGATE_LOCAL=1` (only the local stack sets it), that fraction of invocations, and the
+first of each worker process so that even a short run sees a crash, picks a number of sends
+in 0..len(batch); when the invocation reaches it, the next send raises
 `InjectedCrash`, the invocation's tasks are cancelled, and the handler fails. An invocation
 that finishes first fails at the end instead (done, but never reported). Either way SQS gives
 the whole batch out again after its visibility timeout. Anywhere else this module costs one
@@ -30,10 +31,12 @@ class InjectedCrash(BaseException):
 
 
 class _Invocation:
-    """The crash plan of the invocation in progress: sends left before crashing, if any."""
+    """The crash plan of the invocation in progress (sends left before crashing, if any), and
+    whether the process has had its first crash."""
 
     sends_left: int | None = None
     loop: asyncio.AbstractEventLoop | None = None
+    crashed_once: bool = False  # for the process: its guaranteed first crash is done
 
 
 _current = _Invocation()
@@ -60,8 +63,10 @@ def crash_injecting(handler: Handler) -> Handler:
     @functools.wraps(handler)
     def wrapper(event: dict[str, Any], context: Any) -> Any:
         rate = _crash_rate()
-        if rate <= 0 or random.random() >= rate:  # noqa: S311 - a test hook, not security
+        first = not _current.crashed_once
+        if rate <= 0 or not (first or random.random() < rate):  # noqa: S311 - a test hook
             return handler(event, context)
+        _current.crashed_once = True
         _current.sends_left = random.randint(0, len(event.get("Records") or ()))  # noqa: S311
         _current.loop = None
         try:
