@@ -126,14 +126,14 @@ def reset_containers() -> None:
     of the modules that hold per-container state, delivery's app cache and the shared client."""
     from pushgate import aws, outbound, sealing, settings
     from pushgate.auth import tokens
-    from pushgate.delivery import runtime, service
+    from pushgate.delivery import app_keys, runtime
 
-    for module in (settings, sealing, tokens, aws, runtime, service):
+    for module in (settings, sealing, tokens, aws, runtime, app_keys):
         for value in vars(module).values():
             if hasattr(value, "cache_clear") and value.__module__ == module.__name__:
                 value.cache_clear()
     runtime._runtimes.clear()
-    service._apps.clear()
+    app_keys.clear()
     outbound.client.cache_clear()
 
 

@@ -276,14 +276,16 @@ async def _provider_fanout(app_id: str, users: list[str]) -> tuple[float, float,
     how many sends needed more than one try (a pool timeout or a reset is retried)."""
     from pushgate import clock
     from pushgate.delivery import service
+    from pushgate.delivery.app_keys import app_keys
     from pushgate.delivery.runtime import runtime
     from pushgate.devices.service import user_devices
     from pushgate.notifications.models import DeliveryJob
     from pushgate.settings import get_settings
 
     settings = get_settings()
-    devices = [device for user in users for device in user_devices(app_id, user)]
-    app = service._app_keys(app_id)
+    app = app_keys(app_id)
+    owner = app.user_issuer if app is not None else None
+    devices = [device for user in users for device in user_devices(app_id, user, owner, limit=None)]
     now = clock.epoch()
     job = DeliveryJob(
         notification_id="ntf_" + "0" * 26,

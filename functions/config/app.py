@@ -23,11 +23,9 @@ from pushgate.apps.models import (
     VapidPublicKeyResponse,
     WebhookSecretRotationResponse,
 )
-from pushgate.auth import SCOPE_CONFIG
 from pushgate.devices import service as devices
 from pushgate.devices.models import AppDevicesResponse
 from pushgate.params import AppIdPath, CurrentPrincipal, Cursor, InstancePath, PageLimit
-from pushgate.policy import require_admin, require_app_access
 from pushgate.takos import instances
 from pushgate.takos.models import InstancePutRequest, InstanceResponse
 
@@ -47,8 +45,7 @@ def patch_config(
     body: Annotated[AppConfigPatchRequest, Body()],
     principal: CurrentPrincipal,
 ) -> AppConfigResponse:
-    require_app_access(principal, app_id, SCOPE_CONFIG)
-    return service.update_app_config(app_id, body, principal)
+    return service.update_app_config(principal, app_id, body)
 
 
 @app.get(
@@ -58,8 +55,7 @@ def patch_config(
     responses=ok_responses(401, 403, 404),
 )
 def get_config(app_id: AppIdPath, principal: CurrentPrincipal) -> AppConfigResponse:
-    require_app_access(principal, app_id, SCOPE_CONFIG)
-    return service.get_app_config(app_id)
+    return service.get_app_config(principal, app_id)
 
 
 @app.post(
@@ -71,8 +67,7 @@ def get_config(app_id: AppIdPath, principal: CurrentPrincipal) -> AppConfigRespo
 def rotate_webhook_secret(
     app_id: AppIdPath, principal: CurrentPrincipal
 ) -> WebhookSecretRotationResponse:
-    require_app_access(principal, app_id, SCOPE_CONFIG)
-    return service.rotate_webhook_secret(app_id, principal)
+    return service.rotate_webhook_secret(principal, app_id)
 
 
 @app.get(
@@ -93,8 +88,7 @@ def get_vapid_public_key(app_id: AppIdPath) -> VapidPublicKeyResponse:
 def list_app_devices(
     app_id: AppIdPath, principal: CurrentPrincipal, limit: PageLimit = 50, cursor: Cursor = None
 ) -> AppDevicesResponse:
-    require_app_access(principal, app_id, SCOPE_CONFIG)
-    return devices.list_app_devices(app_id, limit=limit, cursor=cursor)
+    return devices.list_app_devices(principal, app_id, limit=limit, cursor=cursor)
 
 
 @app.put(
@@ -120,8 +114,7 @@ def put_instance(
     body: Annotated[InstancePutRequest, Body()],
     principal: CurrentPrincipal,
 ) -> Response[InstanceResponse]:
-    require_admin(principal)
-    enrolment, created = instances.put_instance(instance, body, principal)
+    enrolment, created = instances.put_instance(principal, instance, body)
     return Response(
         status_code=201 if created else 200,
         content_type=content_types.APPLICATION_JSON,
@@ -136,8 +129,7 @@ def put_instance(
     responses=ok_responses(401, 403, 404),
 )
 def get_instance(instance: InstancePath, principal: CurrentPrincipal) -> InstanceResponse:
-    require_admin(principal)
-    return instances.get_instance(instance)
+    return instances.get_instance(principal, instance)
 
 
 @app.delete(
@@ -147,8 +139,7 @@ def get_instance(instance: InstancePath, principal: CurrentPrincipal) -> Instanc
     responses={**no_content("Removed"), **error_responses(401, 403, 404)},
 )
 def delete_instance(instance: InstancePath, principal: CurrentPrincipal) -> Response[None]:
-    require_admin(principal)
-    instances.delete_instance(instance, principal)
+    instances.delete_instance(principal, instance)
     return Response(status_code=204)
 
 

@@ -12,8 +12,6 @@ from pydantic import BaseModel
 
 from pushgate.api import BEARER, create_handler, create_resolver, error_responses, ok_responses
 from pushgate.apps.models import APP_ID_PATTERN
-from pushgate.auth import SCOPE_SEND, Principal
-from pushgate.errors import BadRequestError
 from pushgate.notifications import service
 from pushgate.notifications.idempotency import run_once
 from pushgate.notifications.models import (
@@ -31,7 +29,6 @@ from pushgate.params import (
     PushSecretHeader,
     SignatureHeader,
 )
-from pushgate.policy import require_app_access
 from pushgate.takos.models import EventRequest
 
 app = create_resolver()
@@ -50,16 +47,6 @@ AdminAppId = Annotated[
     Query(pattern=APP_ID_PATTERN, description="Admin tokens only: the app to send as"),
 ]
 SEND_RESPONSES = error_responses(401, 403, 409, 413, 422, 429)
-
-
-def _sending_app(principal: Principal, app_id: str | None) -> str:
-    if principal.is_admin:
-        if app_id is None:
-            raise BadRequestError("admin tokens name the app with ?app_id=")
-        return app_id
-    target = app_id or principal.subject
-    require_app_access(principal, target, SCOPE_SEND)
-    return target
 
 
 def _accepted(body: BaseModel) -> Response:
@@ -99,7 +86,7 @@ def send(
     idempotency_key: IdempotencyKey = None,
     app_id: AdminAppId = None,
 ) -> Response[SendResponse]:
-    target = _sending_app(principal, app_id)
+    target = service.sending_app(principal, app_id)
     ids = _send(
         target,
         idempotency_key,
@@ -127,7 +114,7 @@ def send_bulk(
     idempotency_key: IdempotencyKey = None,
     app_id: AdminAppId = None,
 ) -> Response[BulkSendResponse]:
-    target = _sending_app(principal, app_id)
+    target = service.sending_app(principal, app_id)
     content = _content(body)
     ids = _send(
         target,
@@ -156,7 +143,7 @@ def send_batch(
     idempotency_key: IdempotencyKey = None,
     app_id: AdminAppId = None,
 ) -> Response[BulkSendResponse]:
-    target = _sending_app(principal, app_id)
+    target = service.sending_app(principal, app_id)
     recipients = [service.Recipient(n.user_id, _content(n)) for n in body.notifications]
     ids = _send(target, idempotency_key, body, lambda: service.accept(target, recipients))
     return _accepted(BulkSendResponse(notification_ids=ids))

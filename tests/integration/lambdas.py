@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pushgate import aws, outbound, settings
-from pushgate.delivery import runtime, service
+from pushgate.delivery import app_keys, runtime
 
 REPO = Path(__file__).resolve().parents[2]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -67,7 +67,7 @@ def fresh_container() -> None:
     aws.client.cache_clear()
     outbound.client.cache_clear()
     runtime._runtimes.clear()
-    service._apps.clear()
+    app_keys.clear()
 
 
 def fresh_queues(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from pushgate import clock, settings
+from pushgate.delivery import app_keys
 from pushgate.delivery import service as delivery
 from pushgate.devices import service as devices
 from pushgate.devices.addresses import FcmAddress
@@ -36,7 +37,7 @@ def app_id(pushgate_env) -> str:
         created_at=now,
         updated_at=now,
     ).save()
-    delivery._apps.clear()
+    app_keys.clear()
     return app_id
 
 
@@ -131,18 +132,18 @@ def test_delivery_retry_sends_nothing_to_a_device_that_moved_to_another_user(app
     ).save()
     DeviceRecord(device_id).update(actions=[DeviceRecord.user_id.set("bob")])
     sent: list[object] = []
-    original = delivery._send
+    original = delivery.send
 
     async def recording_send(*args, **kwargs):
         sent.append(args)
         return await original(*args, **kwargs)
 
-    delivery._send = recording_send  # type: ignore[assignment]
+    delivery.send = recording_send  # type: ignore[assignment]
     try:
         # When the retry runs
         asyncio.run(delivery.deliver(job))
     finally:
-        delivery._send = original  # type: ignore[assignment]
+        delivery.send = original  # type: ignore[assignment]
     # Then nothing was sent and alice's notification says the device is gone
     assert sent == []
     entry = NotificationRecord.get(job.notification_id).deliveries.as_dict()[device_id]

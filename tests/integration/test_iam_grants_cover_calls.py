@@ -150,7 +150,7 @@ def tables(pushgate_env, local_stack) -> dict[str, str]:
 @pytest.fixture
 def app_id(pushgate_env) -> str:
     app_id = f"app-{uuid.uuid4().hex[:12]}"
-    update_app_config(app_id, AppConfigPatchRequest(enabled=True), ADMIN)
+    update_app_config(ADMIN, app_id, AppConfigPatchRequest(enabled=True))
     return app_id
 
 
@@ -166,16 +166,16 @@ def _register(app_id: str, user: str, token: Any, platform: str = "web") -> str:
 def test_iam_config_function_grants_cover_its_requests(tables, app_id):
     with dynamodb_requests() as calls:
         update_app_config(
+            ADMIN,
             app_id,
             AppConfigPatchRequest(
                 daily_quota=5, vapid_subject="mailto:ops@pushgate.dev", webhook_url=None
             ),
-            ADMIN,
         )
-        get_app_config(app_id)
-        rotate_webhook_secret(app_id, ADMIN)
+        get_app_config(ADMIN, app_id)
+        rotate_webhook_secret(ADMIN, app_id)
         get_public_vapid_key(app_id)
-        list_app_devices(app_id, limit=10, cursor=None)
+        list_app_devices(ADMIN, app_id, limit=10, cursor=None)
 
     assert calls
     assert _refused("ConfigFunction", calls, tables) == []
@@ -238,7 +238,7 @@ def test_iam_deliver_function_grants_cover_its_requests(tables, app_id):
 
 
 def test_iam_receipts_function_grants_cover_its_requests(tables, app_id):
-    update_app_config(app_id, AppConfigPatchRequest(webhook_url="http://127.0.0.1:9/hook"), ADMIN)
+    update_app_config(ADMIN, app_id, AppConfigPatchRequest(webhook_url="http://127.0.0.1:9/hook"))
     with dynamodb_requests() as calls:
         app = _load_app(app_id)
         assert app is not None

@@ -11,7 +11,7 @@ from pushgate import clock, ids
 from pushgate.apps.models import AppConfigPatchRequest
 from pushgate.apps.service import update_app_config
 from pushgate.auth import Principal
-from pushgate.delivery.service import DeviceResult, _record
+from pushgate.delivery.outcomes import DeviceResult, _record
 from pushgate.errors import NotFoundError
 from pushgate.notifications.models import DeliveryJob, MessageContent
 from pushgate.notifications.service import Recipient, accept, notification_status
@@ -31,7 +31,7 @@ def _service(app_id: str) -> Principal:
 @pytest.fixture
 def app_id(pushgate_env) -> str:
     app_id = f"app-{uuid.uuid4().hex[:12]}"
-    update_app_config(app_id, AppConfigPatchRequest(enabled=True), ADMIN)
+    update_app_config(ADMIN, app_id, AppConfigPatchRequest(enabled=True))
     return app_id
 
 

@@ -56,7 +56,7 @@ def tarpit() -> Iterator[TarpitServer]:
 
 def _app(**config) -> str:
     app_id = f"app-{uuid.uuid4().hex[:12]}"
-    update_app_config(app_id, AppConfigPatchRequest(enabled=True, **config), ADMIN)
+    update_app_config(ADMIN, app_id, AppConfigPatchRequest(enabled=True, **config))
     return app_id
 
 

@@ -108,7 +108,7 @@ def test_deliveries_go_to_the_checked_address_of_ntfy_servers_and_web_push_endpo
     network, queues
 ):
     app_id = f"app-{uuid.uuid4().hex[:12]}"
-    update_app_config(app_id, AppConfigPatchRequest(enabled=True), ADMIN)
+    update_app_config(ADMIN, app_id, AppConfigPatchRequest(enabled=True))
     settings = get_settings()
     origin = f"https://localhost:{network.port}"
     for platform, token in (
@@ -145,7 +145,7 @@ def test_deliveries_go_to_the_checked_address_of_ntfy_servers_and_web_push_endpo
 def test_receipts_go_to_the_checked_address_of_the_webhook(network, queues):
     app_id = f"app-{uuid.uuid4().hex[:12]}"
     url = f"https://localhost:{network.port}/hook"
-    update_app_config(app_id, AppConfigPatchRequest(enabled=True, webhook_url=url), ADMIN)
+    update_app_config(ADMIN, app_id, AppConfigPatchRequest(enabled=True, webhook_url=url))
     receipt = Receipt(
         notification_id="ntf_" + "0" * 26,
         user_id="alice",

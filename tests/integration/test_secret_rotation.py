@@ -25,12 +25,12 @@ BODY = b'{"status":"delivered"}'
 def rotated(pushgate_env):
     """An app whose secret was rotated at a known moment: (app_id, old, new, rotated_at)."""
     app_id = f"app-{uuid.uuid4().hex[:12]}"
-    update_app_config(app_id, AppConfigPatchRequest(enabled=True), ADMIN)
-    old = get_app_config(app_id).webhook_secret
+    update_app_config(ADMIN, app_id, AppConfigPatchRequest(enabled=True))
+    old = get_app_config(ADMIN, app_id).webhook_secret
     rotated_at = time.time()
     previous = clock.set_source(lambda: rotated_at)
     try:
-        new = rotate_webhook_secret(app_id, ADMIN).webhook_secret
+        new = rotate_webhook_secret(ADMIN, app_id).webhook_secret
     finally:
         clock.set_source(previous)
     return app_id, old, new, rotated_at
@@ -68,6 +68,6 @@ def test_rotation_only_new_secret_verifies_after_24_hours(rotated, hours_after):
 
 def test_rotation_response_says_until_when_the_old_secret_signs(rotated, pushgate_env):
     app_id, _, _, _ = rotated
-    response = rotate_webhook_secret(app_id, ADMIN)
+    response = rotate_webhook_secret(ADMIN, app_id)
     assert response.previous_secret_valid_until is not None
     assert response.previous_secret_valid_until > clock.rfc3339()

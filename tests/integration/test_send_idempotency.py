@@ -67,7 +67,7 @@ def test_send_interrupted_near_its_deadline_can_be_retried_once_the_deadline_pas
     app_id = f"app-{uuid.uuid4().hex[:12]}"
     # Created by the stack's issuer, so its service tokens act for the app.
     admin = Principal("admin", "ops", local_stack.issuer_url, frozenset({"push:admin"}))
-    update_app_config(app_id, AppConfigPatchRequest(enabled=True), admin)
+    update_app_config(admin, app_id, AppConfigPatchRequest(enabled=True))
     token = local_stack.mint_token(app_id, scope="push:send")
     key = uuid.uuid4().hex
     accept = service.accept

@@ -32,55 +32,57 @@ NOT_IN_HTTP_FUNCTIONS = ("aws_lambda_powertools.utilities.batch", "pushgate.work
 PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     "config": frozenset(
         {
-            "api", "apps", "audit", "auth", "aws", "clock", "crypto", "devices", "encryption",
-            "errors", "gateway", "notifications", "observability", "outbound", "params",
-            "policy", "providers", "settings", "storage", "urls", "vapid_subject", "webhooks",
+            "api", "apps", "audit", "auth", "aws", "clock", "crypto", "devices", "errors",
+            "notifications", "observability", "outbound", "params", "policy", "providers",
+            "receipts", "retry_policy", "sealing", "settings", "storage", "takos", "urls",
+            "vapid_subject",
         }
     ),
     "deliver": frozenset(
         {
-            "apps", "auth", "aws", "clock", "crypto", "delivery", "devices", "encryption",
-            "errors", "notifications", "observability", "outbound", "policy", "providers",
-            "queues", "settings", "storage", "urls", "vapid_subject", "webhooks", "worker",
+            "apps", "auth", "aws", "clock", "crypto", "delivery", "devices", "errors",
+            "notifications", "observability", "outbound", "policy", "providers", "queues",
+            "receipts", "retry_policy", "sealing", "settings", "storage", "urls",
+            "vapid_subject", "worker",
         }
     ),
     "receipts": frozenset(
         {
-            "audit", "auth", "aws", "clock", "encryption", "errors", "notifications",
-            "observability", "outbound", "queues", "settings", "storage", "urls",
-            "vapid_subject", "webhooks", "worker",
+            "apps", "audit", "auth", "aws", "clock", "errors", "notifications",
+            "observability", "outbound", "queues", "receipts", "retry_policy", "sealing",
+            "settings", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "register": frozenset(
         {
-            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "encryption", "errors",
-            "gateway", "notifications", "observability", "outbound", "params", "policy",
-            "settings", "storage", "urls", "vapid_subject",
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
+            "notifications", "observability", "outbound", "params", "policy", "sealing",
+            "settings", "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "send": frozenset(
         {
-            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "gateway",
-            "ids", "notifications", "observability", "outbound", "params", "policy", "queues",
-            "settings", "storage", "urls", "vapid_subject",
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "ids",
+            "notifications", "observability", "outbound", "params", "policy", "queues",
+            "retry_policy", "settings", "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "unregister": frozenset(
         {
-            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "encryption", "errors",
-            "gateway", "notifications", "observability", "outbound", "params", "policy",
-            "settings", "storage", "urls", "vapid_subject",
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
+            "notifications", "observability", "outbound", "params", "policy", "sealing",
+            "settings", "storage", "takos", "urls", "vapid_subject",
         }
     ),
 }  # fmt: skip
-# Packages a function loads today but does not need, each with the import chain that drags it
-# in: tolerated beside the function's row until the chain is cut. Then both the row test
-# (dropped) and the strict xfail below (XPASS) fail, until the entry is deleted.
-UNNEEDED_PACKAGES: dict[str, dict[str, str]] = {
+# What a function must never load, with why: the receipts function signs and POSTs, so no
+# provider client and no key parsing (it loaded both through a Retry-After parser once).
+NEVER_LOADED: dict[str, dict[str, str]] = {
     "receipts": {
-        "providers": "webhooks.service imports parse_retry_after from pushgate.providers, "
-        "whose __init__ loads the FCM, Web Push and ntfy senders",
-        "crypto": "pushgate.providers.webpush imports pushgate.crypto",
+        "providers": "receipts only POST to webhooks: no FCM, Web Push or ntfy client",
+        "crypto": "receipts sign with HMAC (receipts.signing): no key parsing",
+        "devices": "receipts name devices by id only",
+        "takos": "receipts have nothing to do with gateway clients",
     },
 }
 _PROBE = (
@@ -120,7 +122,7 @@ def test_imports_table_has_a_row_per_function():
 
 @pytest.mark.parametrize("function", sorted(PUSHGATE_PACKAGES))
 def test_imports_function_loads_exactly_its_pushgate_packages(function):
-    expected = PUSHGATE_PACKAGES[function] | set(UNNEEDED_PACKAGES.get(function, {}))
+    expected = PUSHGATE_PACKAGES[function]
 
     loaded = _pushgate_packages(_modules_loaded_by(function))
 
@@ -134,18 +136,15 @@ def test_imports_function_loads_exactly_its_pushgate_packages(function):
 @pytest.mark.parametrize(
     ("function", "package"),
     [
-        pytest.param(
-            function,
-            package,
-            marks=pytest.mark.xfail(strict=True, reason=chain),
-            id=f"{function}-{package}",
-        )
-        for function, unneeded in UNNEEDED_PACKAGES.items()
-        for package, chain in unneeded.items()
+        pytest.param(function, package, id=f"{function}-{package}")
+        for function, packages in NEVER_LOADED.items()
+        for package in packages
     ],
 )
-def test_imports_function_does_not_load_what_it_does_not_need(function, package):
-    assert package not in _pushgate_packages(_modules_loaded_by(function))
+def test_imports_function_never_loads_what_it_does_not_need(function, package):
+    assert package not in _pushgate_packages(_modules_loaded_by(function)), NEVER_LOADED[function][
+        package
+    ]
 
 
 @pytest.mark.parametrize("function", WORKERS)

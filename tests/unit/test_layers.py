@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pushgate.crypto",
         "pushgate.urls",
         "pushgate.vapid_subject",
+        "pushgate.retry_policy",
     ),
     # infrastructure: field sealing, the tables, queues, outbound HTTP, the providers, tokens
     (
@@ -215,3 +216,15 @@ def test_layers_the_database_check_sees_a_model_an_exception_and_a_code(tmp_path
             "ConditionalCheckFailed",
         ]
     )
+
+
+def test_layers_handlers_leave_authorisation_to_the_services():
+    """One policy, called the same way from every route: the service a handler calls
+    authorises its caller, so no handler calls the policy itself (and none can forget)."""
+    handlers = {n: p for n, p in _modules().items() if n.startswith("functions.")}
+    calling_policy = sorted(
+        name
+        for name, path in handlers.items()
+        if "pushgate.policy" in _imports(path, {"pushgate.policy"})
+    )
+    assert calling_policy == []

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from pushgate import aws
 from pushgate.observability import logger
+from pushgate.retry_policy import MAX_DELAY_SECONDS
 
 SQS_BATCH_LIMIT = 10
-MAX_DELAY_SECONDS = 900
 _PARALLEL_CALLS = 8
 _ATTEMPTS = 3
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pushgate.delivery import tracing
-from pushgate.delivery.service import DeviceResult
+from pushgate.delivery.outcomes import DeviceResult
 from pushgate.notifications.models import DeliveryJob, MessageContent
 from pushgate.providers import Outcome
 from pushgate.storage.devices import DeviceRecord

@@ -87,7 +87,7 @@ def test_normalize_domain_refuses_paths_and_credentials(local, domain):
 def test_tenant_apps_cannot_be_created_through_the_config_api():
     admin = Principal("admin", "ops", "issuer", frozenset({"push:admin"}))
     with pytest.raises(BadRequestError) as refused:
-        update_app_config("takos:social", AppConfigPatchRequest(enabled=True), admin)
+        update_app_config(admin, "takos:social", AppConfigPatchRequest(enabled=True))
     assert refused.value.code == "reserved_app_id"
 
 

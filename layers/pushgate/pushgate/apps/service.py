@@ -37,10 +37,11 @@ def load_app(app_id: str) -> App:
 
 
 def update_app_config(
-    app_id: str, request: AppConfigPatchRequest, principal: Principal
+    principal: Principal, app_id: str, request: AppConfigPatchRequest
 ) -> AppConfigResponse:
     """Apply a PATCH (see `apply_app_config`) and answer with the app's configuration.
     Gateway instances' tenant apps are configured through their enrolment only."""
+    require_app_access(principal, app_id, SCOPE_CONFIG)
     if is_instance_tenant(app_id):
         raise BadRequestError(
             f"app ids starting with {INSTANCE_TENANT_PREFIX} belong to gateway instances; "
@@ -224,7 +225,8 @@ def _fcm_account_change(app_id: str, request: AppConfigPatchRequest, change: App
     change.assign["fcm_project_id"] = account.project_id
 
 
-def get_app_config(app_id: str) -> AppConfigResponse:
+def get_app_config(principal: Principal, app_id: str) -> AppConfigResponse:
+    require_app_access(principal, app_id, SCOPE_CONFIG)
     return to_response(load_app(app_id))
 
 
@@ -269,9 +271,10 @@ def to_response(record: App) -> AppConfigResponse:
     )
 
 
-def rotate_webhook_secret(app_id: str, principal: Principal) -> WebhookSecretRotationResponse:
+def rotate_webhook_secret(principal: Principal, app_id: str) -> WebhookSecretRotationResponse:
     """A new webhook secret; the previous one keeps signing receipts (as a second signature)
     for 24 h so receivers can switch without losing a receipt."""
+    require_app_access(principal, app_id, SCOPE_CONFIG)
     app = load_app(app_id)
     now = clock.epoch()
     secret = secrets.new_webhook_secret()

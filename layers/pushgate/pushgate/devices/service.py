@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from pushgate import clock
-from pushgate.auth import Principal
+from pushgate.auth import SCOPE_CONFIG, Principal
 from pushgate.devices.addresses import (
     Platform,
     PushAddress,
@@ -39,7 +39,7 @@ from pushgate.errors import (
     NotFoundError,
     TooManyRequestsError,
 )
-from pushgate.policy import may_manage_device, require_app_user, require_user
+from pushgate.policy import may_manage_device, require_app_access, require_app_user, require_user
 from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
 from pushgate.storage import apps
@@ -188,9 +188,12 @@ def _to_device(record: registry.Device) -> Device:
     )
 
 
-def list_app_devices(app_id: str, *, limit: int, cursor: str | None) -> AppDevicesResponse:
+def list_app_devices(
+    principal: Principal, app_id: str, *, limit: int, cursor: str | None
+) -> AppDevicesResponse:
     """One page of an app's devices. The cursor only names a device id: the partition is
     always the app in the path, so no cursor can page into another app."""
+    require_app_access(principal, app_id, SCOPE_CONFIG)
     after = _decode_cursor(cursor) if cursor is not None else None
     page, last = registry.page_of_app(app_id, limit=limit, after=after)
     devices = [_to_device(record) for record in page]

@@ -46,6 +46,18 @@ class Recipient:
     message: MessageContent
 
 
+def sending_app(principal: Principal, app_id: str | None) -> str:
+    """The app a send request sends as: the service token's own (or `app_id` when it names
+    that), or for an admin the `app_id` it must name."""
+    if principal.is_admin:
+        if app_id is None:
+            raise BadRequestError("admin tokens name the app with ?app_id=")
+        return app_id
+    target = app_id or principal.subject
+    require_app_access(principal, target, SCOPE_SEND)
+    return target
+
+
 def new_notification_ids(count: int) -> list[str]:
     """Ids for `count` notifications accepted together (one `ids.new_group`)."""
     return ids.new_group("ntf", count)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Literal
 
-Status = Literal["delivered", "invalid_token", "failed", "retry"]
+# Where a provider's `Retry-After` is read (re-exported here for the providers).
+from pushgate.retry_policy import MAX_RETRY_AFTER, parse_retry_after
 
-# A push service asking for more than a day is treated as asking for a day: the deliver
-# function never retries past a notification's TTL anyway.
-MAX_RETRY_AFTER = 24 * 3600.0
-_DELTA_SECONDS = re.compile(r"\d{1,12}(?:\.\d{1,6})?")
+__all__ = ["MAX_RETRY_AFTER", "Outcome", "Status", "parse_retry_after"]
+
+Status = Literal["delivered", "invalid_token", "failed", "retry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,20 +45,3 @@ class Outcome:
         cls, error: str, http_status: int | None = None, retry_after: float | None = None
     ) -> Outcome:
         return cls("retry", error, retry_after, http_status)
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds to wait from a `Retry-After` value (RFC 9110 §10.2.3): delta-seconds or an
-    HTTP-date, clamped to [0, MAX_RETRY_AFTER]. None when absent or unreadable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if _DELTA_SECONDS.fullmatch(text):
-        return min(float(text), MAX_RETRY_AFTER)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:  # RFC 850 and asctime dates carry no zone: they are GMT
-        moment = moment.replace(tzinfo=UTC)
-    return min(max(0.0, moment.timestamp() - now), MAX_RETRY_AFTER)

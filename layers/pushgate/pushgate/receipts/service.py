@@ -11,17 +11,15 @@ connect time, goes to the receipt DLQ with the reason as a message attribute: ne
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass
 
 import httpx
 
-from pushgate import aws, clock, outbound
+from pushgate import aws, clock, outbound, retry_policy
 from pushgate.apps.secrets import signing_secrets
 from pushgate.audit import record_change
 from pushgate.observability import logger, metrics
-from pushgate.providers import parse_retry_after
-from pushgate.queues import MAX_DELAY_SECONDS, OutgoingMessage, send_all
+from pushgate.queues import OutgoingMessage, send_all
 from pushgate.receipts.models import ReceiptMessage
 from pushgate.receipts.signing import sign, webhook_id
 from pushgate.settings import get_settings
@@ -98,7 +96,8 @@ async def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
         return Attempt(None, "timeout")
     except httpx.HTTPError as exc:
         return Attempt(None, type(exc).__name__)
-    retry_after = parse_retry_after(reply.headers.get("retry-after"), now=clock.epoch())
+    header = reply.headers.get("retry-after")
+    retry_after = retry_policy.parse_retry_after(header, now=clock.epoch())
     return Attempt(reply.status_code, f"http_{reply.status_code}", retry_after)
 
 
@@ -126,10 +125,8 @@ def _disable_webhook(app: App) -> None:
 def _retry_later(message: ReceiptMessage, attempt: Attempt, now: float) -> None:
     first = message.first_attempt_at or now
     base = get_settings().retry_base_seconds
-    delay = base * (2**message.attempt) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
-    if attempt.retry_after is not None:
-        delay = attempt.retry_after
-    delay = max(1, min(MAX_DELAY_SECONDS, round(delay)))
+    backoff = retry_policy.backoff(base, message.attempt, retry_after=attempt.retry_after)
+    delay = retry_policy.sqs_delay(backoff, at_least=1)
     if now + delay - first > RETRY_WINDOW_SECONDS:
         _dead_letter(message, f"gave up after 24 h; last answer: {attempt.reason}")
         return

@@ -22,6 +22,7 @@ from pushgate.apps.service import apply_app_config
 from pushgate.audit import record_change
 from pushgate.auth import Principal
 from pushgate.errors import ConflictError, ForbiddenError, NotFoundError
+from pushgate.policy import require_admin
 from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
 from pushgate.storage import apps
@@ -76,10 +77,11 @@ def normalize_domain(domain: str) -> str:
 
 
 def put_instance(
-    name: str, request: InstancePutRequest, principal: Principal
+    principal: Principal, name: str, request: InstancePutRequest
 ) -> tuple[InstanceResponse, bool]:
-    """Enrol an instance or replace its enrolment. Returns the enrolment and whether it is
-    new. A change reaches the tenant app at once when the instance already has one."""
+    """Enrol an instance or replace its enrolment (admins). Returns the enrolment and whether
+    it is new. A change reaches the tenant app at once when the instance already has one."""
+    require_admin(principal)
     domain = normalize_domain(request.domain)
     existing = find_instance(name)
     sealed_secret = None
@@ -104,17 +106,19 @@ def put_instance(
     return to_response(record), existing is None
 
 
-def get_instance(name: str) -> InstanceResponse:
+def get_instance(principal: Principal, name: str) -> InstanceResponse:
+    require_admin(principal)
     record = find_instance(name)
     if record is None:
         raise NotFoundError(f"instance {name} is not enrolled")
     return to_response(record)
 
 
-def delete_instance(name: str, principal: Principal) -> None:
+def delete_instance(principal: Principal, name: str) -> None:
     """Remove the enrolment and disable its tenant app. The app keeps its devices and its
     owner, so the instance gets them back if it is enrolled again and no other can claim
     them. (In open mode an instance re-enrols itself: disable it with PUT instead.)"""
+    require_admin(principal)
     record = find_instance(name)
     if record is None:
         raise NotFoundError(f"instance {name} is not enrolled")

@@ -1,0 +1,70 @@
+"""What delivery needs of an app, read at most a few seconds ago: whether it takes work, whose
+users its jobs name, whether it wants receipts, and its keys, opened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pushgate import clock
+from pushgate.apps import secrets
+from pushgate.crypto import VapidKey
+from pushgate.delivery.runtime import default_fcm_account
+from pushgate.policy import trust_of
+from pushgate.providers import ServiceAccount
+from pushgate.settings import get_settings
+from pushgate.storage import apps
+
+# How long a container trusts what it read of an app: a disable, a suspension or a new
+# webhook takes effect within this.
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class AppKeys:
+    app_id: str
+    active: bool  # enabled and not suspended: anything else is sent nothing
+    user_issuer: str | None  # whose users the job's user_id names
+    wants_receipts: bool  # a webhook is configured and active
+    vapid_key: VapidKey | None
+    vapid_subject: str | None  # None: neither the app nor the deployment names one
+    fcm_account: ServiceAccount | None
+    loaded_at: float
+
+
+_cache: dict[str, AppKeys] = {}
+
+
+def app_keys(app_id: str) -> AppKeys | None:
+    """The app's keys (None when there is no such app), from this container's cache when
+    they were read less than CACHE_SECONDS ago."""
+    cached = _cache.get(app_id)
+    if cached is not None and clock.epoch() - cached.loaded_at < CACHE_SECONDS:
+        return cached
+    record = apps.get(app_id)
+    if record is None:
+        return None
+    vapid = None
+    if record.vapid_private_key_sealed:
+        vapid = VapidKey.load(secrets.open_vapid_key(app_id, record.vapid_private_key_sealed))
+    account = default_fcm_account()
+    if record.fcm_service_account_sealed:
+        sealed = record.fcm_service_account_sealed
+        account = ServiceAccount.parse(secrets.open_fcm_account(app_id, sealed))
+    trust = trust_of(record)
+    keys = AppKeys(
+        app_id=app_id,
+        active=trust.enabled and not trust.suspended,
+        user_issuer=trust.user_issuer,
+        wants_receipts=bool(record.webhook_url) and not record.webhook_disabled_at,
+        vapid_key=vapid,
+        vapid_subject=record.vapid_subject or get_settings().default_vapid_subject,
+        fcm_account=account,
+        loaded_at=clock.epoch(),
+    )
+    _cache[app_id] = keys
+    return keys
+
+
+def clear() -> None:
+    """Forget every app (a fresh container; tests)."""
+    _cache.clear()

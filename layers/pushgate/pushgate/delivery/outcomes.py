@@ -1,0 +1,190 @@
+"""What one job's delivery leaves behind, in order: dead devices dropped, outcomes recorded,
+waiting devices re-queued, then receipts queued, so a status that reads final is the whole
+truth. Only infrastructure failures (DynamoDB, SQS) raise, so SQS retries the job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pushgate import clock
+from pushgate.delivery import outbox
+from pushgate.delivery.app_keys import AppKeys
+from pushgate.devices.service import remove_device
+from pushgate.notifications.models import DeliveryJob, FinalStatus
+from pushgate.observability import logger, metrics
+from pushgate.providers import Outcome
+from pushgate.queues import OutgoingMessage, send_all
+from pushgate.receipts.models import Receipt, ReceiptMessage
+from pushgate.retry_policy import sqs_delay
+from pushgate.settings import get_settings
+from pushgate.storage import notifications
+from pushgate.storage.devices import Device
+from pushgate.storage.notifications import RETENTION_SECONDS
+
+FINAL_STATUSES = frozenset({"delivered", "failed", "invalid_token", "expired"})
+
+
+class DeliveryInfrastructureError(Exception):
+    """Storage or queueing failed: the job must be retried by SQS."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceResult:
+    device: Device
+    outcome: Outcome
+    attempts: int
+    final: FinalStatus | None  # None: retry later
+    retry_delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FinalOutcome:
+    device_id: str
+    platform: str
+    status: str
+    error: str | None
+
+
+def finish(
+    job: DeliveryJob,
+    app: AppKeys | None,
+    record_id: str | None,
+    results: list[DeviceResult],
+    *,
+    first_record: bool,
+) -> None:
+    """Drop dead devices, record outcomes, re-queue what waits, then queue receipts (in that
+    order, so a status that reads final is the whole truth)."""
+    for result in results:
+        if result.final == "invalid_token":
+            remove_device(result.device)
+    _record(job, results, first_record=first_record)
+    _requeue(job, [r for r in results if r.final is None])
+    emit_receipts(
+        job,
+        app,
+        record_id,
+        [
+            FinalOutcome(r.device.device_id, r.device.platform, r.final, _error(r))
+            for r in results
+            if r.final is not None
+        ],
+    )
+
+
+def finish_gone(
+    job: DeliveryJob,
+    app: AppKeys | None,
+    record_id: str | None,
+    previous: dict[str, Any],
+    gone: list[str],
+) -> None:
+    """A retry's devices that are no longer the user's end as `failed` (`device_gone`)
+    instead of staying queued; their receipts go out like any other outcome."""
+    now = clock.rfc3339()
+    owed = [d for d in gone if previous.get(d, {}).get("status") not in FINAL_STATUSES]
+    if not owed:
+        return
+    outcomes = [
+        FinalOutcome(d, previous.get(d, {}).get("platform", "unknown"), "failed", "device_gone")
+        for d in owed
+    ]
+    notifications.update_outcomes(
+        job.notification_id,
+        {
+            o.device_id: {
+                "platform": o.platform,
+                "status": o.status,
+                "error": o.error,
+                "attempts": int(previous.get(o.device_id, {}).get("attempts", 0)),
+                "updated_at": now,
+            }
+            for o in outcomes
+        },
+    )
+    emit_receipts(job, app, record_id, outcomes)
+
+
+def _error(result: DeviceResult) -> str | None:
+    return None if result.final == "delivered" else result.outcome.error
+
+
+def _record(job: DeliveryJob, results: list[DeviceResult], *, first_record: bool) -> None:
+    """The notification's first outcomes put its item (until then its status is read from
+    the send request's item); later ones update their entries."""
+    now = clock.rfc3339()
+    entries = {
+        r.device.device_id: {
+            "platform": r.device.platform,
+            "status": r.final or "queued",
+            "error": _error(r),
+            "attempts": r.attempts,
+            "updated_at": now,
+        }
+        for r in results
+    }
+    if first_record:
+        notifications.put_outcomes(
+            job.notification_id,
+            app_id=job.app_id,
+            user_id=job.user_id,
+            created_at=clock.rfc3339(job.created_at),
+            expires_at=int(job.created_at) + RETENTION_SECONDS,
+            deliveries=entries,
+        )
+        return
+    notifications.update_outcomes(job.notification_id, entries)
+
+
+def _requeue(job: DeliveryJob, waiting: list[DeviceResult]) -> None:
+    if not waiting:
+        return
+    delay = sqs_delay(min(r.retry_delay for r in waiting))
+    retry = job.model_copy(
+        update={"attempt": job.attempt + 1, "device_ids": [r.device.device_id for r in waiting]}
+    )
+    failed = send_all(
+        get_settings().delivery_queue_url,
+        [OutgoingMessage("0", retry.model_dump_json(exclude_none=True), delay)],
+    )
+    if failed:
+        raise DeliveryInfrastructureError("could not re-queue a retry")
+
+
+def emit_receipts(
+    job: DeliveryJob, app: AppKeys | None, record_id: str | None, receipts: list[FinalOutcome]
+) -> None:
+    """Queue one receipt per final outcome, for apps with an active webhook (apps without
+    one, such as gateway instances, have their outcomes on the notification only): into the
+    invocation's outbox when there is one, else at once."""
+    if not receipts:
+        return
+    if app is None or not app.wants_receipts:
+        metrics.add_metric(name="ReceiptsDropped", unit="Count", value=len(receipts))
+        return
+    timestamp = clock.rfc3339()
+    bodies = [
+        ReceiptMessage(
+            receipt=Receipt(
+                notification_id=job.notification_id,
+                user_id=job.user_id,
+                device_id=receipt.device_id,
+                app_id=job.app_id,
+                platform=receipt.platform,
+                status=receipt.status,
+                error=receipt.error,
+                timestamp=timestamp,
+            )
+        ).model_dump_json()
+        for receipt in receipts
+    ]
+    collecting = outbox.current()
+    if collecting is not None and record_id is not None:
+        collecting.add(record_id, bodies)
+        return
+    messages = [OutgoingMessage(str(index), body) for index, body in enumerate(bodies)]
+    failed = send_all(get_settings().receipt_queue_url, messages)
+    if failed:
+        logger.error("receipts could not be queued", extra={"count": len(failed)})
+        raise DeliveryInfrastructureError("could not queue receipts")
