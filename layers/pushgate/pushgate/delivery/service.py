@@ -65,18 +65,7 @@ async def deliver(
     if gone:
         await asyncio.to_thread(finish_gone, job, app, record_id, previous, gone)
     if redelivered:
-        scope = set(job.device_ids) if job.device_ids is not None else set(previous)
-        await asyncio.to_thread(
-            emit_receipts,
-            job,
-            app,
-            record_id,
-            [
-                FinalOutcome(device_id, entry["platform"], entry["status"], entry.get("error"))
-                for device_id, entry in previous.items()
-                if device_id in scope and entry.get("status") in FINAL_STATUSES
-            ],
-        )
+        await asyncio.to_thread(emit_receipts, job, app, record_id, _final_so_far(job, previous))
     if not pending:
         return []
     settings = get_settings()
@@ -103,6 +92,17 @@ async def deliver(
             value=1,
         )
     return results
+
+
+def _final_so_far(job: DeliveryJob, previous: dict[str, Any]) -> list[FinalOutcome]:
+    """The outcomes a redelivered job's devices reached before (their receipts may not have
+    been queued: the failure that redelivered it may have come first)."""
+    scope = set(job.device_ids) if job.device_ids is not None else set(previous)
+    return [
+        FinalOutcome(device_id, entry["platform"], entry["status"], entry.get("error"))
+        for device_id, entry in previous.items()
+        if device_id in scope and entry.get("status") in FINAL_STATUSES
+    ]
 
 
 def _load(

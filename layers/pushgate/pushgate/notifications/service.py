@@ -78,13 +78,7 @@ def accept(
             f"at most {settings.max_batch_size} notifications per request", code="batch_too_large"
         )
     notification_ids = list(notification_ids or new_notification_ids(len(recipients)))
-    for notification_id, recipient in zip(notification_ids, recipients, strict=True):
-        size = len(recipient.message.webpush_payload(notification_id))
-        if size > MAX_WEBPUSH_PLAINTEXT:
-            raise PayloadTooLargeError(
-                f"the notification serialises to {size} bytes; a push message holds "
-                f"{MAX_WEBPUSH_PLAINTEXT}"
-            )
+    _check_sizes(notification_ids, recipients)
     limit = _daily_limit(app_id, settings)
     now = clock.epoch()
     quota_key = daily_quota_key(app_id, clock.utc_day(now))
@@ -98,22 +92,7 @@ def accept(
         )
     try:
         _record(app_id, notification_ids, recipients, now)
-        jobs = [
-            OutgoingMessage(
-                id=str(index),
-                body=DeliveryJob(
-                    notification_id=notification_id,
-                    app_id=app_id,
-                    user_id=recipient.user_id,
-                    message=recipient.message,
-                    created_at=now,
-                    expires_at=now + recipient.message.ttl,
-                ).model_dump_json(exclude_none=True),
-            )
-            for index, (notification_id, recipient) in enumerate(
-                zip(notification_ids, recipients, strict=True)
-            )
-        ]
+        jobs = _jobs(app_id, notification_ids, recipients, now)
         failed = send_all(settings.delivery_queue_url, jobs)
     except Exception:
         release(quota_key, len(recipients))
@@ -127,6 +106,39 @@ def accept(
         )
     metrics.add_metric(name="NotificationsAccepted", unit="Count", value=len(recipients))
     return notification_ids
+
+
+def _check_sizes(notification_ids: Sequence[str], recipients: Sequence[Recipient]) -> None:
+    """413 when a notification would not fit a push message."""
+    for notification_id, recipient in zip(notification_ids, recipients, strict=True):
+        size = len(recipient.message.webpush_payload(notification_id))
+        if size > MAX_WEBPUSH_PLAINTEXT:
+            raise PayloadTooLargeError(
+                f"the notification serialises to {size} bytes; a push message holds "
+                f"{MAX_WEBPUSH_PLAINTEXT}"
+            )
+
+
+def _jobs(
+    app_id: str, notification_ids: Sequence[str], recipients: Sequence[Recipient], now: float
+) -> list[OutgoingMessage]:
+    """One delivery job per notification (one user's devices each)."""
+    return [
+        OutgoingMessage(
+            id=str(index),
+            body=DeliveryJob(
+                notification_id=notification_id,
+                app_id=app_id,
+                user_id=recipient.user_id,
+                message=recipient.message,
+                created_at=now,
+                expires_at=now + recipient.message.ttl,
+            ).model_dump_json(exclude_none=True),
+        )
+        for index, (notification_id, recipient) in enumerate(
+            zip(notification_ids, recipients, strict=True)
+        )
+    ]
 
 
 def _daily_limit(app_id: str, settings: Settings) -> int:

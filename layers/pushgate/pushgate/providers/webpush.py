@@ -80,16 +80,9 @@ class WebPushSender:
             headers["Urgency"] = urgency_value
         if (topic_value := topic_header(topic)) is not None:
             headers["Topic"] = topic_value
-        body = b""
-        if p256dh is not None and auth is not None:
-            try:
-                body = encrypt(payload, SubscriptionKeys.parse(p256dh, auth))
-            except InvalidKeyError:
-                return Outcome.invalid_token("webpush:invalid_subscription")
-            except PlaintextTooLargeError:
-                return Outcome.failed("webpush:payload_too_large")
-            headers["Content-Encoding"] = "aes128gcm"
-            headers["Content-Type"] = "application/octet-stream"
+        body = _encrypted(payload, p256dh, auth, headers)
+        if isinstance(body, Outcome):
+            return body
         authorization = self._authorization(vapid_key, audience, vapid_subject)
         if isinstance(authorization, Outcome):
             return authorization
@@ -146,3 +139,21 @@ def _provider_reason(body: bytes) -> str | None:
         return None
     reason = document.get("reason") if isinstance(document, dict) else None
     return reason if isinstance(reason, str) and _REASON.fullmatch(reason) else None
+
+
+def _encrypted(
+    payload: bytes, p256dh: str | bytes | None, auth: str | bytes | None, headers: dict[str, str]
+) -> bytes | Outcome:
+    """The aes128gcm body for a subscription with keys (its headers added to `headers`), an
+    empty one for a subscription without, or the outcome that stands in for it."""
+    if p256dh is None or auth is None:
+        return b""
+    try:
+        body = encrypt(payload, SubscriptionKeys.parse(p256dh, auth))
+    except InvalidKeyError:
+        return Outcome.invalid_token("webpush:invalid_subscription")
+    except PlaintextTooLargeError:
+        return Outcome.failed("webpush:payload_too_large")
+    headers["Content-Encoding"] = "aes128gcm"
+    headers["Content-Type"] = "application/octet-stream"
+    return body
