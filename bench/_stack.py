@@ -16,7 +16,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -149,17 +148,6 @@ def traced_invocation() -> Iterator[None]:
             os.environ.pop("_X_AMZN_TRACE_ID", None)
         else:
             os.environ["_X_AMZN_TRACE_ID"] = previous
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "pushgate-bench"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:pushgate-bench"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 @contextlib.contextmanager

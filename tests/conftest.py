@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from local.environ import patched_environ
+from tests.user_agent import UserAgent, new_user_agent
 
 if TYPE_CHECKING:
     from local.stack import LocalStack
@@ -41,3 +42,9 @@ def aws_env(local_stack: LocalStack) -> Iterator[dict[str, str]]:
     env["PUSHGATE_ALLOW_PRIVATE_URLS"] = "1"
     with patched_environ(env):
         yield env
+
+
+@pytest.fixture
+def user_agent() -> UserAgent:
+    """A fresh browser side of a push subscription (key pair and auth secret)."""
+    return new_user_agent()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,6 @@ from pushgate.delivery import app_keys, runtime
 
 REPO = Path(__file__).resolve().parents[2]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "pushgate-test"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:pushgate-test"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 def load_handler(function: str) -> Handler:

@@ -16,6 +16,7 @@ from unittest import mock
 import botocore.client
 import pytest
 
+from local.context import LambdaContext
 from pushgate import clock, settings
 from pushgate.apps.models import AppConfigPatchRequest
 from pushgate.apps.service import (
@@ -55,11 +56,6 @@ ISSUER = "https://issuer.test"
 ADMIN = Principal("admin", "ops", ISSUER, frozenset({"push:admin"}))
 _ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
 _KEYS = {"AppsTable": "app_id", "DevicesTable": "device_id"}
-
-
-class LambdaContext:
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
 
 
 @contextlib.contextmanager
@@ -203,7 +199,7 @@ def test_iam_send_function_grants_cover_its_requests(tables, app_id):
             key=uuid.uuid4().hex,
             body={"user_id": "alice"},
             operation=lambda: accept(app_id, [Recipient("alice", content)]),
-            lambda_context=LambdaContext(),  # type: ignore[arg-type]
+            lambda_context=LambdaContext(remaining_ms=29_000),  # type: ignore[arg-type]
         )
         notification_status(
             Principal("service", app_id, ISSUER, frozenset({"push:send"})), notification_id

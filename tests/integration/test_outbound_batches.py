@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pytest
 
+from local.context import LambdaContext
 from pushgate import clock
 from pushgate.apps.models import AppConfigPatchRequest
 from pushgate.apps.service import update_app_config
@@ -23,7 +24,6 @@ from pushgate.notifications.service import Recipient, accept
 from pushgate.receipts.models import Receipt, ReceiptMessage
 from pushgate.storage.notifications import NotificationRecord
 from tests.integration.lambdas import (
-    LambdaContext,
     drain,
     fresh_queues,
     load_handler,

@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from local.context import LambdaContext
 from pushgate.apps.models import AppConfigPatchRequest
 from pushgate.apps.service import update_app_config
 from pushgate.auth import Principal
@@ -32,7 +33,6 @@ from pushgate.receipts.models import Receipt, ReceiptMessage
 from pushgate.settings import get_settings
 from pushgate.storage.notifications import NotificationRecord
 from tests.integration.lambdas import (
-    LambdaContext,
     drain,
     fresh_container,
     fresh_queues,

@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 INTEROP_DIR = Path(__file__).resolve().parents[2] / "interop"
 NODE_TIMEOUT_SECONDS = 30
 
 NodeRunner = Callable[[str, dict[str, object]], dict[str, object]]
-
-
-@dataclass(frozen=True)
-class UserAgent:
-    """A browser's side of a push subscription."""
-
-    private_key: ec.EllipticCurvePrivateKey
-    p256dh: bytes
-    auth: bytes
-
-
-@pytest.fixture
-def user_agent() -> UserAgent:
-    private_key = ec.generate_private_key(ec.SECP256R1())
-    p256dh = private_key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    return UserAgent(private_key, p256dh, os.urandom(16))
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,10 @@ from pushgate.crypto import (
     verify_signature,
 )
 from tests.standins._webpush_crypto import decrypt
+from tests.user_agent import UserAgent
 
 # The `node` fixture (conftest.py): run a tests/interop script, JSON in and out.
 NodeRunner = Callable[[str, dict[str, object]], dict[str, Any]]
-# The `user_agent` fixture (conftest.py): a subscription's private key, p256dh and auth.
-UserAgent = Any
 
 PAYLOADS = {
     "empty": b"",

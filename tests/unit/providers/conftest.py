@@ -3,12 +3,11 @@ application server's VAPID key, and a settable clock."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pushgate.crypto import VapidHeaderCache, VapidKey
 from pushgate.providers import ServiceAccount
@@ -17,7 +16,6 @@ from tests.unit.providers.support import (
     PRIVATE_KEY_ID,
     PROJECT_ID,
     Clock,
-    UserAgent,
 )
 
 
@@ -52,15 +50,6 @@ def account(service_account_info: dict[str, Any]) -> ServiceAccount:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def user_agent() -> UserAgent:
-    private_key = ec.generate_private_key(ec.SECP256R1())
-    p256dh = private_key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    return UserAgent(private_key, p256dh, os.urandom(16))
 
 
 @pytest.fixture(scope="session")

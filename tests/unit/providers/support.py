@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ec
 
 T = TypeVar("T")
 Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
@@ -18,15 +16,6 @@ API_URL = "https://fcm.test"
 PROJECT_ID = "demo-project"
 CLIENT_EMAIL = "pushgate@demo-project.iam.gserviceaccount.com"
 PRIVATE_KEY_ID = "0123456789abcdef0123456789abcdef01234567"
-
-
-@dataclass(frozen=True)
-class UserAgent:
-    """A browser's side of a push subscription."""
-
-    private_key: ec.EllipticCurvePrivateKey
-    p256dh: bytes
-    auth: bytes
 
 
 class Clock:

@@ -21,7 +21,7 @@ from pushgate.providers import (
     WebPushSender,
 )
 from tests.standins.tarpit import TarpitServer
-from tests.unit.providers.support import UserAgent
+from tests.user_agent import UserAgent
 
 DEADLINE = 0.5
 # Per-read timeouts far longer than the deadline: only the deadline can end these calls.

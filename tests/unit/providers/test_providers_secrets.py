@@ -24,7 +24,8 @@ from pushgate.providers import (
     ServiceAccount,
     WebPushSender,
 )
-from tests.unit.providers.support import API_URL, TOKEN_URL, Clock, UserAgent, run
+from tests.unit.providers.support import API_URL, TOKEN_URL, Clock, run
+from tests.user_agent import UserAgent
 
 DEVICE_TOKEN = "fcm-device-token-SECRET-0001"
 ACCESS_TOKEN = "ya29.ACCESS-TOKEN-SECRET"

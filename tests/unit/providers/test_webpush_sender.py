@@ -15,7 +15,8 @@ import pytest
 from pushgate.crypto import VapidHeaderCache, VapidKey
 from pushgate.providers import Outcome, WebPushSender
 from tests.standins._webpush_crypto import decrypt, verify_vapid_authorization
-from tests.unit.providers.support import Clock, UserAgent, run
+from tests.unit.providers.support import Clock, run
+from tests.user_agent import UserAgent
 
 ENDPOINT = "https://push.test:8443/wpush/v2/gAAAAABsecret-subscription-id"
 AUDIENCE = "https://push.test:8443"

@@ -8,13 +8,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-from dataclasses import dataclass
 
 import http_ece
 import jwt as pyjwt
 import py_vapid
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -40,27 +38,12 @@ from tests.unit.crypto.vectors import (
     b64u,
     scalar_key,
 )
+from tests.user_agent import UserAgent
 
 AUDIENCE = "https://fcm.googleapis.com"
 SUBJECT = "mailto:push@example.com"
 NOW = 1_750_000_000.0
 HOUR = 3600
-
-
-@dataclass(frozen=True)
-class UserAgent:
-    private_key: ec.EllipticCurvePrivateKey
-    p256dh: bytes
-    auth: bytes
-
-
-@pytest.fixture
-def user_agent() -> UserAgent:
-    private_key = ec.generate_private_key(ec.SECP256R1())
-    p256dh = private_key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    return UserAgent(private_key, p256dh, os.urandom(16))
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 from typing import ClassVar
 
@@ -66,3 +67,15 @@ def is_condition_failure(error: PynamoDBException) -> bool:
     return error.cause_response_code == "TransactionCanceledException" and any(
         reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons
     )
+
+
+def conditional(write: Callable[[], object]) -> bool:
+    """Run a conditional write: True when it went through, False when only its condition did
+    not hold (anything else raises)."""
+    try:
+        write()
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True

@@ -13,12 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from pushgate.storage.apps import AppRecord
-from pushgate.storage.base import is_condition_failure, table_meta, transaction
+from pushgate.storage.base import conditional, table_meta, transaction
 
 
 class _IndexMeta:
@@ -125,7 +124,8 @@ def insert(device: Device) -> bool:
         created_at=device.created_at,
         last_seen_at=device.last_seen_at,
     )
-    try:
+
+    def insert_and_count() -> None:
         with transaction() as tx:
             tx.save(record, condition=DeviceRecord.device_id.does_not_exist())
             tx.update(
@@ -133,40 +133,33 @@ def insert(device: Device) -> bool:
                 actions=[AppRecord.device_count.add(1)],
                 condition=AppRecord.app_id.exists(),
             )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+
+    return conditional(insert_and_count)
 
 
 def refresh(device: Device) -> bool:
     """Overwrite who registered an existing device of the same app, and when (a token
     registered again, perhaps by another user). False when there is no such device."""
-    try:
-        DeviceRecord(device.device_id).update(
-            actions=[
-                DeviceRecord.user_id.set(device.user_id),
-                DeviceRecord.platform.set(device.platform),
-                DeviceRecord.address_sealed.set(device.address_sealed),
-                DeviceRecord.owner_issuer.set(device.owner_issuer),
-                DeviceRecord.last_seen_at.set(device.last_seen_at),
-                DeviceRecord.user_agent.set(device.user_agent)
-                if device.user_agent is not None
-                else DeviceRecord.user_agent.remove(),
-            ],
-            condition=DeviceRecord.device_id.exists() & (DeviceRecord.app_id == device.app_id),
-        )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    actions = [
+        DeviceRecord.user_id.set(device.user_id),
+        DeviceRecord.platform.set(device.platform),
+        DeviceRecord.address_sealed.set(device.address_sealed),
+        DeviceRecord.owner_issuer.set(device.owner_issuer),
+        DeviceRecord.last_seen_at.set(device.last_seen_at),
+        DeviceRecord.user_agent.set(device.user_agent)
+        if device.user_agent is not None
+        else DeviceRecord.user_agent.remove(),
+    ]
+    condition = DeviceRecord.device_id.exists() & (DeviceRecord.app_id == device.app_id)
+    return conditional(
+        lambda: DeviceRecord(device.device_id).update(actions=actions, condition=condition)
+    )
 
 
 def remove(device: Device) -> bool:
     """Delete the device and uncount it, atomically. False if it was gone already."""
-    try:
+
+    def delete_and_uncount() -> None:
         with transaction() as tx:
             tx.delete(DeviceRecord(device.device_id), condition=DeviceRecord.device_id.exists())
             tx.update(
@@ -174,11 +167,8 @@ def remove(device: Device) -> bool:
                 actions=[AppRecord.device_count.add(-1)],
                 condition=AppRecord.app_id.exists(),
             )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+
+    return conditional(delete_and_uncount)
 
 
 def of_user(user_id: str, *, app_id: str | None = None, limit: int | None = None) -> list[Device]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
-from pushgate.storage.base import is_condition_failure, table_meta
+from pushgate.storage.base import conditional, table_meta
 
 INSTANCE_KEY_PREFIX = "instance#"
 
@@ -126,23 +125,18 @@ def enrol_open(name: str, *, now: str) -> Instance | None:
     """Open enrolment: the instance at `name` enrolled as its own domain, enabled. None when
     it was enrolled meanwhile (by a concurrent first request or an admin)."""
     record = InstanceRecord(instance_key(name))
-    try:
-        record.update(
-            actions=[
-                InstanceRecord.instance.set(name),
-                InstanceRecord.domain.set(name),
-                InstanceRecord.enabled.set(True),
-                InstanceRecord.enrolled_by.set("open"),
-                InstanceRecord.version.set(1),
-                InstanceRecord.created_at.set(now),
-                InstanceRecord.updated_at.set(now),
-            ],
-            condition=InstanceRecord.app_id.does_not_exist(),
-        )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return None
-        raise
+    actions = [
+        InstanceRecord.instance.set(name),
+        InstanceRecord.domain.set(name),
+        InstanceRecord.enabled.set(True),
+        InstanceRecord.enrolled_by.set("open"),
+        InstanceRecord.version.set(1),
+        InstanceRecord.created_at.set(now),
+        InstanceRecord.updated_at.set(now),
+    ]
+    condition = InstanceRecord.app_id.does_not_exist()
+    if not conditional(lambda: record.update(actions=actions, condition=condition)):
+        return None
     return _instance(record)
 
 
@@ -153,27 +147,21 @@ def delete(name: str) -> None:
 def record_binding(name: str, *, tenant_app_id: str, version: int) -> bool:
     """Note that the enrolment at `version` is copied to `tenant_app_id`; False when the
     enrolment changed meanwhile (the next request binds again)."""
-    try:
-        InstanceRecord(instance_key(name)).update(
-            actions=[
-                InstanceRecord.tenant_app_id.set(tenant_app_id),
-                InstanceRecord.bound_version.set(version),
-            ],
-            condition=InstanceRecord.version == version,
+    actions = [
+        InstanceRecord.tenant_app_id.set(tenant_app_id),
+        InstanceRecord.bound_version.set(version),
+    ]
+    return conditional(
+        lambda: InstanceRecord(instance_key(name)).update(
+            actions=actions, condition=InstanceRecord.version == version
         )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    )
 
 
 def unbind(name: str) -> None:
     """Move the enrolment's version on, so the instance binds again on its next request."""
-    try:
-        InstanceRecord(instance_key(name)).update(
+    conditional(
+        lambda: InstanceRecord(instance_key(name)).update(
             actions=[InstanceRecord.version.add(1)], condition=InstanceRecord.app_id.exists()
         )
-    except PynamoDBException as exc:
-        if not is_condition_failure(exc):
-            raise
+    )
