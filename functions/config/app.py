@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from pushgate.api import (
     BEARER,
     create_handler,
     create_resolver,
+    created_or_ok,
     error_responses,
     no_content,
     ok_responses,
@@ -115,11 +116,7 @@ def put_instance(
     principal: CurrentPrincipal,
 ) -> Response[InstanceResponse]:
     enrolment, created = instances.put_instance(principal, instance, body)
-    return Response(
-        status_code=201 if created else 200,
-        content_type=content_types.APPLICATION_JSON,
-        body=enrolment,
-    )
+    return created_or_ok(enrolment, created=created)
 
 
 @app.get(

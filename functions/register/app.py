@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from pushgate.api import BEARER, create_handler, create_resolver, error_responses, ok_responses
+from pushgate.api import (
+    BEARER,
+    create_handler,
+    create_resolver,
+    created_or_ok,
+    error_responses,
+    ok_responses,
+)
 from pushgate.devices import service
 from pushgate.devices.models import (
     AccountDevicesResponse,
@@ -47,11 +54,8 @@ def register_device(
     body: Annotated[RegisterDeviceRequest, Body()], principal: CurrentPrincipal
 ) -> Response[RegisterDeviceResponse]:
     registration = service.register_device(principal, body)
-    return Response(
-        status_code=201 if registration.created else 200,
-        content_type=content_types.APPLICATION_JSON,
-        body=RegisterDeviceResponse(device_id=registration.device_id),
-    )
+    body = RegisterDeviceResponse(device_id=registration.device_id)
+    return created_or_ok(body, created=registration.created)
 
 
 @app.get(
@@ -99,11 +103,8 @@ def register_from_gateway(
         user_id=result.user_id,
         action=result.action,
     )
-    return Response(
-        status_code=201 if result.created else 200,
-        content_type=content_types.APPLICATION_JSON,
-        body=GatewayRegistrationResponse(registration=registration),
-    )
+    body = GatewayRegistrationResponse(registration=registration)
+    return created_or_ok(body, created=result.created)
 
 
 lambda_handler = create_handler(app)

@@ -372,3 +372,17 @@ def test_config_null_quota_and_enabled_return_to_their_defaults(api):
     assert patched.status_code == 200, patched.text
     assert (patched.json()["daily_quota"], patched.json()["enabled"]) == (10_000, False)
     assert api.config(app_id).json()["daily_quota"] == 10_000
+
+
+def test_config_without_an_ntfy_server_the_managed_ntfy_routes_answer_404(api):
+    app_id = api.new_app()
+    token = api.token("alice", aud=[app_id])
+
+    answers = [
+        api.request(method, f"/push/ntfy/{app_id}{suffix}", token)
+        for method, suffix in (("POST", ""), ("GET", ""), ("POST", "/test"), ("DELETE", ""))
+    ]
+
+    assert [(a.status_code, a.json()["error"]["code"]) for a in answers] == [
+        (404, "ntfy_not_configured")
+    ] * 4

@@ -28,6 +28,11 @@ EXPECTED = {
     "send-batch": {202},
     "notification-get": {404},
     "devices-delete": {404},
+    # Managed ntfy channels: this stack has no ntfy server (tests/e2e/test_managed_ntfy.py).
+    "ntfy-enable": {404},
+    "ntfy-get": {404},
+    "ntfy-test": {404},
+    "ntfy-disable": {404},
     # Gateway clients: a sample cannot carry a signature that is still valid (it expired).
     "instances-put": {200, 201},
     "instances-get": {200},
@@ -72,11 +77,14 @@ def test_events_invoke_their_functions(api):
 
 
 def test_events_sqs_samples_are_jobs_and_receipts_the_functions_accept():
+    from pushgate.managed_ntfy.removals import RemovalRequest
     from pushgate.notifications.models import DeliveryJob
     from pushgate.receipts.models import ReceiptMessage
 
     job = json.loads((EVENTS / "deliver-job.json").read_text())["Records"][0]
     receipt = json.loads((EVENTS / "receipt.json").read_text())["Records"][0]
+    removal = json.loads((EVENTS / "ntfy-cleanup.json").read_text())["Records"][0]
     assert DeliveryJob.model_validate_json(job["body"]).user_id == "alice"
     assert ReceiptMessage.model_validate_json(receipt["body"]).receipt.status == "delivered"
-    assert job["eventSource"] == receipt["eventSource"] == "aws:sqs"
+    assert RemovalRequest.model_validate_json(removal["body"]).app_id == "demo"
+    assert job["eventSource"] == receipt["eventSource"] == removal["eventSource"] == "aws:sqs"

@@ -34,6 +34,8 @@ from pushgate.devices.service import (
     list_app_devices,
     register_device,
 )
+from pushgate.managed_ntfy import handler as ntfy_cleanup
+from pushgate.managed_ntfy import service as managed_ntfy_service
 from pushgate.notifications.idempotency import run_once
 from pushgate.notifications.models import DeliveryJob, MessageContent
 from pushgate.notifications.service import (
@@ -304,3 +306,47 @@ def test_iam_send_grants_cover_a_takos_events_claim_replay_and_release(tables, a
 
     assert earlier == notification_id
     assert _refused("SendFunction", calls, tables) == []
+
+
+def test_iam_ntfy_function_grants_cover_a_channels_life(tables, managed_ntfy, app_id):
+    user = _user("ntfy-user", app_id)
+    with dynamodb_requests() as calls:
+        managed_ntfy_service.enable(user, app_id)
+        managed_ntfy_service.enable(user, app_id)  # exists: returned as it is
+        managed_ntfy_service.get(user, app_id)
+        managed_ntfy_service.test(user, app_id)
+        managed_ntfy_service.disable(user, app_id)
+
+    assert {op for op, _ in calls} >= {"PutItem", "UpdateItem", "TransactWriteItems", "Query"}
+    assert _refused("NtfyFunction", calls, tables) == []
+
+
+def test_iam_ntfy_cleanup_and_device_removals_cover_their_requests(tables, managed_ntfy, app_id):
+    users = [_user(f"ntfy-{name}", app_id) for name in ("a", "b")]
+    channels = [managed_ntfy_service.enable(user, app_id)[0] for user in users]
+    with dynamodb_requests() as unregistering:
+        delete_device(users[0], channels[0].device_id)  # queues the channel's removal
+    update_app_config(ADMIN, app_id, AppConfigPatchRequest(enabled=False))
+    with dynamodb_requests() as cleaning:
+        for record in managed_ntfy.take_removals():
+            asyncio.run(ntfy_cleanup.handle_record(record))
+
+    assert managed_ntfy.accounts() == set()
+    assert _refused("UnregisterFunction", unregistering, tables) == []
+    assert _refused("NtfyCleanupFunction", cleaning, tables) == []
+
+
+def test_iam_register_grants_cover_trimming_a_managed_channels_device(
+    tables, managed_ntfy, app_id, monkeypatch
+):
+    monkeypatch.setenv("PUSHGATE_MAX_DEVICES_PER_USER", "1")
+    settings.get_settings.cache_clear()
+    user = _user("ntfy-trimmed", app_id)
+    managed_ntfy_service.enable(user, app_id)
+    with dynamodb_requests() as calls:
+        _register(
+            app_id, "ntfy-trimmed", "iam-" + uuid.uuid4().hex + ":APA91b" + "n" * 100, "android"
+        )
+
+    assert len(managed_ntfy.take_removals()) == 1
+    assert _refused("RegisterFunction", calls, tables) == []

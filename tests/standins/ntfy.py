@@ -71,6 +71,7 @@ DEFAULT_RETRY_AFTER = 1
 _CORS = (("access-control-allow-origin", "*"),)
 _NDJSON = (("content-type", "application/x-ndjson; charset=utf-8"), *_CORS)
 _EVERYONE_NAMES = ("everyone", EVERYONE)  # how the CLI names the anonymous user
+PUSHGATE_ADMIN, PUSHGATE_PUBLISHER = "pushgate-admin", "pushgate-publisher"
 
 # ntfy's publishMessage: Go's decoder refuses a wrong type (null is the zero value).
 FIELDS = {
@@ -195,6 +196,15 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         """`ntfy access USER TOPIC PERMISSION`; "everyone" or "*" for anonymous users."""
         name = EVERYONE if username in _EVERYONE_NAMES else username
         self._users.allow_access(name, topic, parse_permission(permission))
+
+    def set_up_for_pushgate(self) -> tuple[str, str]:
+        """What docs/managed-ntfy.md has an operator do for managed channels: an admin with a
+        token, and a publisher with `write-only` on `pg_*` and a token. Returns (admin token,
+        publisher token); use with `default_access="deny-all"`."""
+        admin = self.new_admin_token(PUSHGATE_ADMIN)
+        self.add_user(PUSHGATE_PUBLISHER, secrets.token_urlsafe(16))
+        self.allow(PUSHGATE_PUBLISHER, "pg_*", "write-only")
+        return admin, self.issue_token(PUSHGATE_PUBLISHER)
 
     def new_token(self) -> str:
         """A token of a new user without grants (`tk_` + 29 characters, as ntfy's)."""

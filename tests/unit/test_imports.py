@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-WORKERS = ("deliver", "receipts")
-HTTP_FUNCTIONS = ("config", "register", "send", "unregister")
+WORKERS = ("deliver", "ntfy_cleanup", "receipts")
+HTTP_FUNCTIONS = ("config", "ntfy", "register", "send", "unregister")
 NOT_IN_WORKERS = (
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.parser",
@@ -33,31 +33,32 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     "config": frozenset(
         {
             "api", "apps", "audit", "auth", "aws", "clock", "crypto", "devices", "errors",
-            "notifications", "observability", "outbound", "params", "policy", "providers",
-            "receipts", "retry_policy", "sealing", "settings", "storage", "takos", "urls",
-            "vapid_subject",
+            "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
+            "providers", "queues", "rate_limits", "receipts", "retry_policy", "sealing", "settings",
+            "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "deliver": frozenset(
         {
             "apps", "auth", "aws", "clock", "crypto", "delivery", "devices", "errors",
-            "notifications", "observability", "outbound", "policy", "providers", "queues",
-            "receipts", "retry_policy", "sealing", "settings", "storage", "urls",
-            "vapid_subject", "worker",
+            "managed_ntfy", "notifications", "observability", "outbound", "policy", "providers",
+            "queues", "rate_limits", "receipts", "retry_policy", "sealing", "settings", "storage",
+            "urls", "vapid_subject", "worker",
         }
     ),
     "receipts": frozenset(
         {
-            "apps", "audit", "auth", "aws", "clock", "errors", "notifications",
-            "observability", "outbound", "queues", "receipts", "retry_policy", "sealing",
-            "settings", "storage", "urls", "vapid_subject", "worker",
+            "apps", "audit", "auth", "aws", "clock", "errors", "notifications", "observability",
+            "outbound", "queues", "receipts", "retry_policy", "sealing", "settings", "storage",
+            "urls", "vapid_subject", "worker",
         }
     ),
     "register": frozenset(
         {
-            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
-            "notifications", "observability", "outbound", "params", "policy", "sealing",
-            "settings", "storage", "takos", "urls", "vapid_subject",
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "managed_ntfy",
+            "notifications", "observability", "outbound", "params", "policy", "queues",
+            "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos", "urls",
+            "vapid_subject",
         }
     ),
     "send": frozenset(
@@ -69,9 +70,25 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     ),
     "unregister": frozenset(
         {
-            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
-            "notifications", "observability", "outbound", "params", "policy", "sealing",
-            "settings", "storage", "takos", "urls", "vapid_subject",
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "managed_ntfy",
+            "notifications", "observability", "outbound", "params", "policy", "queues",
+            "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos", "urls",
+            "vapid_subject",
+        }
+    ),
+    "ntfy": frozenset(
+        {
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "ids",
+            "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
+            "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos",
+            "urls", "vapid_subject",
+        }
+    ),
+    "ntfy_cleanup": frozenset(
+        {
+            "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "ids", "managed_ntfy",
+            "notifications", "observability", "outbound", "policy", "queues", "rate_limits",
+            "retry_policy", "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
         }
     ),
 }  # fmt: skip

@@ -46,6 +46,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pushgate.delivery",
         "pushgate.receipts",
         "pushgate.takos",
+        "pushgate.managed_ntfy",
+        "pushgate.rate_limits",
     ),
     # entry points: the HTTP resolver and its parameters, the SQS worker
     ("pushgate.api", "pushgate.params", "pushgate.worker"),

@@ -35,6 +35,7 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:Query", "DevicesTable/index/by_app"): None,
         ("kms:Encrypt", "FieldEncryptionKey"): None,
         ("kms:Decrypt", "FieldEncryptionKey"): None,
+        ("sqs:SendMessage*", "NtfyCleanupQueue"): None,  # an app's disable
     },
     "RegisterFunction": {
         ("dynamodb:GetItem", "AppsTable"): None,
@@ -50,8 +51,10 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:GetItem", "CountersTable"): None,
         ("dynamodb:PutItem", "CountersTable"): None,
         ("dynamodb:PutItem", "NoncesTable"): None,
+        ("dynamodb:GetItem", "NtfyChannelsTable"): None,  # a managed channel's device trimmed
         ("kms:Encrypt", "FieldEncryptionKey"): None,
         ("kms:GenerateMac", "TokenHashKey"): None,
+        ("sqs:SendMessage*", "NtfyCleanupQueue"): None,
     },
     "UnregisterFunction": {
         ("dynamodb:GetItem", "DevicesTable"): None,
@@ -59,6 +62,8 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:UpdateItem", "AppsTable"): [
             {"ForAllValues:StringEquals": {"dynamodb:Attributes": DEVICE_COUNT}}
         ],
+        ("dynamodb:GetItem", "NtfyChannelsTable"): None,  # a managed channel's device removed
+        ("sqs:SendMessage*", "NtfyCleanupQueue"): None,
     },
     "SendFunction": {
         ("dynamodb:GetItem", "AppsTable"): None,
@@ -96,6 +101,7 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("sqs:SendMessage*", "DeliveryQueue"): None,
         ("sqs:SendMessage*", "ReceiptQueue"): None,
         ("secretsmanager:GetSecretValue", "FcmCredentialsSecretArn"): None,  # when set
+        ("secretsmanager:GetSecretValue", "NtfyPublishTokenSecretArn"): None,  # when set
     },
     "ReceiptsFunction": {
         ("dynamodb:GetItem", "AppsTable"): None,
@@ -114,6 +120,45 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("kms:Decrypt", "FieldEncryptionKey"): None,
         ("sqs:SendMessage*", "ReceiptQueue"): None,
         ("sqs:SendMessage*", "ReceiptDLQ"): None,
+    },
+    "NtfyFunction": {
+        ("dynamodb:GetItem", "AppsTable"): None,
+        ("dynamodb:UpdateItem", "AppsTable"): [
+            {"ForAllValues:StringEquals": {"dynamodb:Attributes": DEVICE_COUNT}}
+        ],
+        ("dynamodb:GetItem", "DevicesTable"): None,
+        ("dynamodb:PutItem", "DevicesTable"): None,
+        ("dynamodb:UpdateItem", "DevicesTable"): None,
+        ("dynamodb:DeleteItem", "DevicesTable"): None,
+        ("dynamodb:Query", "DevicesTable/index/by_user"): None,
+        ("dynamodb:GetItem", "NtfyChannelsTable"): None,
+        ("dynamodb:PutItem", "NtfyChannelsTable"): None,
+        ("dynamodb:UpdateItem", "NtfyChannelsTable"): None,
+        ("dynamodb:DeleteItem", "NtfyChannelsTable"): None,
+        ("dynamodb:GetItem", "CountersTable"): None,
+        ("dynamodb:PutItem", "CountersTable"): None,
+        ("dynamodb:UpdateItem", "CountersTable"): None,
+        ("dynamodb:PutItem", "NotificationsTable"): None,
+        ("kms:Encrypt", "FieldEncryptionKey"): None,
+        ("kms:Decrypt", "FieldEncryptionKey"): None,
+        ("kms:GenerateMac", "TokenHashKey"): None,
+        ("sqs:SendMessage*", "DeliveryQueue"): None,  # a test notification
+        ("sqs:SendMessage*", "NtfyCleanupQueue"): None,  # a set-up that could not be undone
+        ("secretsmanager:GetSecretValue", "NtfyAdminTokenSecretArn"): None,  # when set
+    },
+    "NtfyCleanupFunction": {
+        ("dynamodb:UpdateItem", "AppsTable"): [
+            {"ForAllValues:StringEquals": {"dynamodb:Attributes": DEVICE_COUNT}}
+        ],
+        ("dynamodb:GetItem", "DevicesTable"): None,
+        ("dynamodb:DeleteItem", "DevicesTable"): None,
+        ("dynamodb:GetItem", "NtfyChannelsTable"): None,
+        ("dynamodb:UpdateItem", "NtfyChannelsTable"): None,
+        ("dynamodb:DeleteItem", "NtfyChannelsTable"): None,
+        ("dynamodb:Query", "NtfyChannelsTable/index/by_app"): None,
+        ("kms:GenerateMac", "TokenHashKey"): None,
+        ("sqs:SendMessage*", "NtfyCleanupQueue"): None,  # the rest of a long removal
+        ("secretsmanager:GetSecretValue", "NtfyAdminTokenSecretArn"): None,  # when set
     },
 }
 

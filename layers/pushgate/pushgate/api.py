@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
@@ -29,6 +29,8 @@ from pydantic import BaseModel, Field
 
 from pushgate.errors import PushgateError
 from pushgate.observability import logger, metrics, tracer
+
+T = TypeVar("T")
 
 REQUEST_ID_HEADER = "x-request-id"
 BEARER = [{"bearerAuth": []}]
@@ -53,6 +55,7 @@ _ERROR_DESCRIPTIONS = {
     415: "Body is not JSON",
     422: "Idempotency key reused with a different body",
     429: "Quota or rate limit exceeded; see Retry-After",
+    503: "A service pushgate depends on is unavailable; nothing was changed, try again",
 }
 
 
@@ -84,6 +87,15 @@ def ok_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI entries for a route answering 200 with its return model (Powertools fills in
     the schema of an entry given without content), plus its error statuses."""
     return {200: {"description": "OK"}, **error_responses(*statuses)}
+
+
+def created_or_ok(body: T, *, created: bool) -> Response[T]:
+    """201 with `body` for what the request made, 200 for what it found as it was."""
+    return Response(
+        status_code=201 if created else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+    )
 
 
 def no_content(description: str) -> dict[int, OpenAPIResponse]:

@@ -125,9 +125,10 @@ def require_app_access(
     return trust
 
 
-def require_app_user(principal: Principal, app_id: str) -> AppTrust:
+def require_app_user(principal: Principal, app_id: str, *, active: bool = True) -> AppTrust:
     """An end user acting on an app: their token names the app in `aud`, its issuer is the
-    app's user issuer, and the app takes registrations. Returns the app's trust."""
+    app's user issuer, and (unless `active=False`, for what a user may still do with a
+    stopped app: look, remove) the app takes registrations. Returns the app's trust."""
     require_user(principal)
     if app_id not in principal.audiences:
         raise ForbiddenError("the token was not issued for this app", code="wrong_audience")
@@ -139,7 +140,8 @@ def require_app_user(principal: Principal, app_id: str) -> AppTrust:
             "this app's users are named by another issuer than the token's",
             code="wrong_issuer",
         )
-    trust.require_active()
+    if active:
+        trust.require_active()
     return trust
 
 

@@ -82,6 +82,8 @@ class Settings(BaseModel):
     delivery_queue_url: str = Field("", alias="DELIVERY_QUEUE_URL")
     receipt_queue_url: str = Field("", alias="RECEIPT_QUEUE_URL")
     receipt_dlq_url: str = Field("", alias="RECEIPT_DLQ_URL")
+    ntfy_channels_table_name: str = Field("", alias="NTFY_CHANNELS_TABLE_NAME")
+    ntfy_cleanup_queue_url: str = Field("", alias="NTFY_CLEANUP_QUEUE_URL")
     field_encryption_key_id: str = Field("", alias="FIELD_ENCRYPTION_KEY_ID")
     token_hash_key_id: str = Field("", alias="TOKEN_HASH_KEY_ID")
 
@@ -138,6 +140,14 @@ class Settings(BaseModel):
     outbound_deadline_seconds: float = Field(
         10.0, gt=0, le=60, alias="PUSHGATE_OUTBOUND_DEADLINE_SECONDS"
     )
+    # Managed private ntfy channels (pushgate.managed_ntfy): the server (empty: the feature is
+    # off), its admin token and the publisher's token: Secrets Manager secrets in AWS, or the
+    # values themselves locally and in tests.
+    ntfy_server_url: str = Field("", alias="PUSHGATE_NTFY_URL")
+    ntfy_admin_token: str = Field("", alias="PUSHGATE_NTFY_ADMIN_TOKEN", repr=False)
+    ntfy_publish_token: str = Field("", alias="PUSHGATE_NTFY_PUBLISH_TOKEN", repr=False)
+    ntfy_admin_token_secret_arn: str = Field("", alias="NTFY_ADMIN_TOKEN_SECRET_ARN")
+    ntfy_publish_token_secret_arn: str = Field("", alias="NTFY_PUBLISH_TOKEN_SECRET_ARN")
     # Test hook (pushgate.delivery.faults): honoured only with PUSHGATE_LOCAL=1.
     fault_crash_rate: float = Field(0.0, ge=0, le=1, alias="PUSHGATE_FAULT_CRASH_RATE")
 

@@ -17,6 +17,7 @@ from pushgate.audit import record_change
 from pushgate.auth import SCOPE_CONFIG, Principal
 from pushgate.crypto import VapidKey
 from pushgate.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+from pushgate.managed_ntfy import removals
 from pushgate.policy import require_app_access, trust_of
 from pushgate.providers import InvalidServiceAccountError, ServiceAccount
 from pushgate.settings import get_settings
@@ -130,6 +131,10 @@ def apply_app_config(
             continue  # another request created or provisioned first: re-read, check again
         action = "app.create" if existing is None else "app.update"
         record_change(action, principal=principal, app_id=app_id, fields=changed | provisioned)
+        if existing is not None and "enabled" in changed and not written.enabled:
+            # Its managed ntfy channels go with it; asked on every disabling PATCH, so one
+            # whose removal could not be queued (503) is repaired by sending it again.
+            removals.request_removal(app_id)
         return written
     raise ConflictError("the app is being changed concurrently; try again")
 

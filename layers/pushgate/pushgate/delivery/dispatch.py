@@ -3,11 +3,14 @@ container's provider senders."""
 
 from __future__ import annotations
 
+import asyncio
+
 from pushgate import clock
 from pushgate.delivery import faults
 from pushgate.delivery.app_keys import AppKeys
 from pushgate.delivery.runtime import Runtime
 from pushgate.devices.addresses import FcmAddress, NtfyAddress, PushAddress, WebPushAddress
+from pushgate.managed_ntfy import config as managed_ntfy
 from pushgate.notifications.models import DeliveryJob
 from pushgate.providers import FcmMessage, Outcome
 
@@ -50,9 +53,12 @@ async def send(rt: Runtime, job: DeliveryJob, app: AppKeys, address: PushAddress
             vapid_subject=app.vapid_subject,
         )
     if isinstance(address, NtfyAddress):
+        token = address.token
+        if address.managed:  # a blocking read of the secret, at most every 5 minutes
+            token = await asyncio.to_thread(managed_ntfy.publish_token)
         return await rt.ntfy.send(
             url=address.url,
-            access_token=address.token,
+            access_token=token,
             title=message.title,
             body=message.body,
             click_url=message.url,

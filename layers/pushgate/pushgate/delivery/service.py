@@ -62,7 +62,7 @@ async def deliver(
     pending = [
         d for d in devices if previous.get(d.device_id, {}).get("status") not in FINAL_STATUSES
     ]
-    if gone:
+    if gone and recorded is not None:  # owed a retry, and no longer the user's
         await asyncio.to_thread(finish_gone, job, app, record_id, previous, gone)
     if redelivered:
         await asyncio.to_thread(emit_receipts, job, app, record_id, _final_so_far(job, previous))

@@ -71,6 +71,9 @@ class NtfyAddress:
     url: str
     token: str | None = None
     channel: Channel = "ntfy"
+    # A managed private channel's topic (pushgate.managed_ntfy): published to with the
+    # deployment's publisher token of the day, not a token stored with the device.
+    managed: bool = False
 
     @property
     def identity(self) -> str:

@@ -37,14 +37,14 @@ from pushgate.errors import (
     BadRequestError,
     ConflictError,
     NotFoundError,
-    TooManyRequestsError,
 )
+from pushgate.managed_ntfy import removals
 from pushgate.policy import may_manage_device, require_app_access, require_app_user, require_user
+from pushgate.rate_limits import require_slot
 from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
 from pushgate.storage import apps
 from pushgate.storage import devices as registry
-from pushgate.storage.counters import take_rate_slot
 
 REGISTRATIONS_PER_HOUR = 10
 _UPSERT_ATTEMPTS = 3
@@ -87,16 +87,11 @@ def register_device(principal: Principal, request: RegisterDeviceRequest) -> Reg
 def take_registration_slot(app_id: str, owner: str, user_id: str) -> None:
     """One of the user's REGISTRATIONS_PER_HOUR registrations in the app, else 429."""
     owner_digest = hashlib.sha256(owner.encode()).hexdigest()[:16]  # fixed width: unambiguous
-    wait = take_rate_slot(
+    require_slot(
         f"regrate#{app_id}#{owner_digest}#{user_id}",
         limit=REGISTRATIONS_PER_HOUR,
-        window_seconds=3600,
+        what="registrations per user per app",
     )
-    if wait is not None:
-        raise TooManyRequestsError(
-            f"at most {REGISTRATIONS_PER_HOUR} registrations per user per app per hour",
-            retry_after=wait,
-        )
 
 
 def upsert_device(
@@ -147,7 +142,7 @@ def _trim_user_devices(app_id: str, user_id: str, owner: str, *, keep: str) -> N
     if excess <= 0:
         return
     for record in [d for d in reversed(devices) if d.device_id != keep][:excess]:
-        remove_device(record)
+        _forget(record)
 
 
 def remove_device(device: registry.Device) -> bool:
@@ -162,7 +157,15 @@ def delete_device(principal: Principal, device_id: str) -> None:
         principal, app_id=record.app_id, user_id=record.user_id, owner_issuer=record.owner_issuer
     ):
         raise NotFoundError("no such device")
-    remove_device(record)
+    _forget(record)
+
+
+def _forget(device: registry.Device) -> None:
+    """Remove a device its user or their app let go of; when it was a managed ntfy channel,
+    the channel's account and grant go too (in the background). The removal is queued first:
+    when the queue refuses (503), the device stays and asking again repeats both."""
+    removals.request_removal_of_device(device)
+    remove_device(device)
 
 
 def user_devices(

@@ -119,8 +119,8 @@ class NotificationStatusResponse(BaseModel):
 class DeliveryJob(BaseModel):
     """One SQS message: deliver one notification to one user's devices.
 
-    `device_ids` is None on the first attempt (all the user's devices); a re-queued retry
-    names only the devices still owed a delivery."""
+    `device_ids` is None on a first attempt to all the user's devices; a re-queued retry, or
+    a send to some of the user's devices only, names them."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -42,8 +42,11 @@ class EnqueueFailedError(PushgateError):
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
+    """One user a notification goes to: all their devices, or only `device_ids` of theirs."""
+
     user_id: str
     message: MessageContent
+    device_ids: list[str] | None = None
 
 
 def sending_app(principal: Principal, app_id: str | None) -> str:
@@ -133,6 +136,7 @@ def _jobs(
                 message=recipient.message,
                 created_at=now,
                 expires_at=now + recipient.message.ttl,
+                device_ids=recipient.device_ids,
             ).model_dump_json(exclude_none=True),
         )
         for index, (notification_id, recipient) in enumerate(

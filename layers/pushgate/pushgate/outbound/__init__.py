@@ -19,6 +19,7 @@ from pushgate.outbound._exchange import (
     Reply,
     exchange,
     fetch_blocking,
+    request_blocking,
 )
 from pushgate.outbound.exceptions import DeadlineExceededError, RefusedAddressError
 
@@ -37,5 +38,6 @@ __all__ = [
     "client",
     "exchange",
     "fetch_blocking",
+    "request_blocking",
     "ssl_context",
 ]

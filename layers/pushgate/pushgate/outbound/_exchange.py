@@ -79,16 +79,42 @@ def fetch_blocking(
     transport: httpx.AsyncBaseTransport | None = None,
     before_body: Callable[[httpx.Response], None] | None = None,
 ) -> Reply:
-    """GET `url` from synchronous code (the HTTP functions): a client of its own on an event
-    loop of its own, the whole exchange within `deadline`. Raises what `exchange` raises."""
+    """GET `url` from synchronous code (the HTTP functions). See `request_blocking`."""
+    return request_blocking(
+        "GET",
+        url,
+        headers=headers,
+        deadline=deadline,
+        max_bytes=max_bytes,
+        timeout=timeout,
+        transport=transport,
+        before_body=before_body,
+    )
 
-    async def get() -> Reply:
+
+def request_blocking(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    deadline: float,
+    max_bytes: int,
+    timeout: httpx.Timeout,
+    content: bytes | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    before_body: Callable[[httpx.Response], None] | None = None,
+) -> Reply:
+    """One request from synchronous code (the HTTP functions): a client of its own on an
+    event loop of its own, the whole exchange within `deadline`. Raises what `exchange`
+    raises."""
+
+    async def run() -> Reply:
         async with CookielessClient(
             transport=transport, timeout=timeout, follow_redirects=False
         ) as own:
-            request = own.build_request("GET", url, headers=headers)
+            request = own.build_request(method, url, headers=headers, content=content)
             return await exchange(
                 own, request, deadline=deadline, max_bytes=max_bytes, before_body=before_body
             )
 
-    return asyncio.run(get())
+    return asyncio.run(run())
