@@ -18,6 +18,12 @@ The ntfy stand-in also has ntfy's users and access control and its admin API:
         ...
         assert [user.username for user in ntfy.users()] == ["admin"]  # the rest rolled back
 
+It checks action buttons as ntfy does (at most three; view, broadcast or http; label, url and
+body rules; 40018), and taps an `http` one as the ntfy Android app would:
+
+        (message,) = ntfy.messages("pg_alice")
+        assert ntfy.tap(message, "Approve").status_code == 200
+
 Scripts: an outcome string/status answered every time, or `always`, `fail_first`,
 `sequence`. "reset" drops the connection (HTTP/1.1) or resets the stream (HTTP/2).
 `tests.standins.reference` builds correct requests without pushgate's code.

@@ -37,6 +37,12 @@ ATTACHMENTS_DISALLOWED = (
     "invalid request: attachments not allowed",
     "https://ntfy.sh/docs/config/#attachments",
 )
+ACTIONS_INVALID = (
+    40018,
+    400,
+    "invalid request: actions invalid",
+    f"{_PUBLISH_DOCS}#action-buttons",
+)
 ICON_URL_INVALID = (40021, 400, "invalid request: icon URL is invalid", f"{_PUBLISH_DOCS}#icons")
 JSON_INVALID = (40024, 400, "invalid request: request body must be valid JSON", "")
 PERMISSION_INVALID = (40025, 400, "invalid request: incorrect permission string", "")

@@ -28,11 +28,19 @@ def is_string_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def is_object_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+def is_list(value: Any) -> bool:
+    return isinstance(value, list)
 
 
-def _refuse_constant(name: str) -> Any:
+def is_string_map(value: Any) -> bool:
+    """A map[string]string: an object of strings (null values decode to "")."""
+    return isinstance(value, dict) and all(
+        item is None or isinstance(item, str) for item in value.values()
+    )
+
+
+def refuse_constant(name: str) -> Any:
+    """For json's parse_constant: NaN and Infinity are not JSON to Go."""
     raise ValueError(f"{name} is not JSON")
 
 
@@ -44,12 +52,10 @@ def decode(
     strict: bool = True,
     allow_empty: bool = False,
 ) -> dict[str, Any]:
-    """The struct's fields that the body sets, by their JSON names.
+    """The struct's fields that the body sets, as `decode_object` reads them.
 
-    As Go's decoder: only the first JSON value is read (trailing bytes are ignored), keys
-    match field names ignoring case, null leaves a field as it was (unset: left out here),
-    and a value of the wrong type fails the whole body (40024). A body over `limit` is 41303.
-    `strict` refuses keys the struct lacks, which Go silently ignores, so typos show up.
+    As Go's decoder, only the first JSON value is read (trailing bytes are ignored), and a
+    value of the wrong type fails the whole body (40024). A body over `limit` is 41303.
     """
     if len(body) > limit:
         raise refusal(JSON_TOO_LARGE)
@@ -57,24 +63,38 @@ def decode(
     if not text and allow_empty:
         return {}
     try:
-        document, _ = json.JSONDecoder(parse_constant=_refuse_constant).raw_decode(text)
+        document, _ = json.JSONDecoder(parse_constant=refuse_constant).raw_decode(text)
     except ValueError:
         raise refusal(JSON_INVALID) from None
     if document is None:
         return {}
     if not isinstance(document, dict):
         raise refusal(JSON_INVALID, "body is not a JSON object")
+    try:
+        return decode_object(document, fields, strict=strict)
+    except ValueError as error:
+        raise refusal(JSON_INVALID, str(error)) from None
+
+
+def decode_object(
+    document: Mapping[str, Any], fields: Mapping[str, Check], *, strict: bool
+) -> dict[str, Any]:
+    """A JSON object's fields that it sets, by their struct names, as Go's decoder fills a
+    struct: keys match field names ignoring case, null leaves a field as it was (unset: left
+    out here), and a value of the wrong type is a ValueError. `strict` also refuses keys the
+    struct lacks, which Go silently ignores, so typos show up.
+    """
     by_folded_name = {name.lower(): name for name in fields}
     decoded: dict[str, Any] = {}
     for key, value in document.items():
         name = key if key in fields else by_folded_name.get(key.lower())
         if name is None:
             if strict:
-                raise refusal(JSON_INVALID, f"unknown field {key!r} (ntfy ignores it)")
+                raise ValueError(f"unknown field {key!r} (ntfy ignores it)")
             continue
         if value is None:  # Go leaves the field as it was
             continue
         if not fields[name](value):
-            raise refusal(JSON_INVALID, f"{key} has the wrong type")
+            raise ValueError(f"{key} has the wrong type")
         decoded[name] = value
     return decoded

@@ -4,18 +4,16 @@ the cached messages of the topics since a marker, through the query filters, old
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tests.standins._ntfy_errors import PRIORITY_INVALID, SINCE_INVALID, refusal
+from tests.standins._ntfy_ids import is_message_id
 from tests.standins._ntfy_params import parse_priority, read_param
 from tests.standins._server import Request
 
 Message = Mapping[str, Any]  # ntfy's message JSON, as the publish answered it
-_ID_CHARACTERS = frozenset(string.ascii_letters + string.digits)
-MESSAGE_ID_LENGTH = 12
 # Go's time.ParseDuration
 _DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 _DURATION_UNITS = {
@@ -71,7 +69,7 @@ def parse_since(request: Request, *, poll: bool, now: float) -> Since:
     since = read_param(request, "x-since", "since", "si") or ("all" if poll else "none")
     if since in _SINCE_WORDS:
         return _SINCE_WORDS[since]
-    if len(since) == MESSAGE_ID_LENGTH and set(since) <= _ID_CHARACTERS:
+    if is_message_id(since):
         return Since(message_id=since)
     if re.fullmatch(r"[-+]?[0-9]+", since):
         return Since(time=int(since))

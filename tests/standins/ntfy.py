@@ -1,19 +1,23 @@
 """A stand-in for an ntfy server with access control: publishing (JSON at `/`, or to
 `/<topic>`), polling (`GET /<topics>/json?poll=1`) and the admin API (`/v1/users`,
-`/v1/users/access`), checking what ntfy checks and answering with ntfy's JSON."""
+`/v1/users/access`), checking what ntfy checks (action buttons too) and answering with ntfy's
+JSON; `tap` presses an `http` action button as the ntfy Android app does."""
 
 from __future__ import annotations
 
 import json
 import re
 import secrets
-import string
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import httpx
+
+from tests.standins._ntfy_actions import actions_header, parse_actions
 from tests.standins._ntfy_admin import ROUTES as ADMIN_ROUTES
+from tests.standins._ntfy_app import send_http_action
 from tests.standins._ntfy_auth import Caller, authenticate
 from tests.standins._ntfy_errors import (
     ATTACHMENT_URL_INVALID,
@@ -29,11 +33,12 @@ from tests.standins._ntfy_errors import (
     error_response,
     refusal,
 )
+from tests.standins._ntfy_ids import MESSAGE_ID_LENGTH, random_string
 from tests.standins._ntfy_json import (
     decode,
     is_boolean,
     is_integer,
-    is_object_list,
+    is_list,
     is_string,
     is_string_list,
 )
@@ -63,8 +68,6 @@ _URL = re.compile(r"^https?://")
 MESSAGE_LIMIT = 4096
 JSON_BODY_LIMIT = 2 * MESSAGE_LIMIT  # ntfy reads at most twice the message limit as JSON
 CACHE_DURATION = 12 * 3600
-MESSAGE_ID_LENGTH = 12
-_ID_ALPHABET = string.ascii_letters + string.digits
 OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503, 507})
 ADMIN_OUTCOMES = frozenset({OK, RESET, 429, 500, 502, 503})
 DEFAULT_RETRY_AFTER = 1
@@ -80,7 +83,7 @@ FIELDS = {
     "title": is_string,
     "tags": is_string_list,
     "priority": is_integer,
-    "actions": is_object_list,
+    "actions": is_list,  # its elements as _ntfy_actions decodes them
     "click": is_string,
     "attach": is_string,
     "markdown": is_boolean,
@@ -129,6 +132,11 @@ class NtfyMessage:
     def message(self) -> str | None:
         return self.request.get("message")
 
+    @property
+    def actions(self) -> tuple[Mapping[str, Any], ...]:
+        """The action buttons as ntfy returned them, each with its id; none when undelivered."""
+        return tuple(self.response.get("actions", ())) if self.response is not None else ()
+
 
 @dataclass(frozen=True, slots=True)
 class NtfyAdminCall:
@@ -148,10 +156,12 @@ class NtfyStandin(StandinServer[NtfyMessage]):
     `allow`, `new_admin_token`) or let pushgate use the admin API; inspect with `users()`,
     `grants()`, `tokens()`, `may()`, `admin_calls()` and `messages()`.
 
+    `tap(message, label)` presses one of a delivered message's `http` action buttons.
+
     Scripts: `script(topic, ...)` for publishing, `script_admin(route, ...)` for an admin
     route, with `applied=True` when the change should happen but the answer fail.
-    `strict=True` (the default) also refuses JSON fields ntfy does not know, which real
-    ntfy silently ignores, so typos in pushgate show up.
+    `strict=True` (the default) also refuses JSON fields ntfy does not know (in action
+    buttons too), which real ntfy silently ignores, so typos in pushgate show up.
     """
 
     def __init__(
@@ -247,6 +257,17 @@ class NtfyStandin(StandinServer[NtfyMessage]):
     def admin_calls(self) -> tuple[NtfyAdminCall, ...]:
         return self._admin_calls.items()
 
+    def tap(
+        self, message: NtfyMessage, label: str, *, client: httpx.Client | None = None
+    ) -> httpx.Response:
+        """Tap the action button `label` of a delivered message as the ntfy Android app does
+        for an `http` action (see `send_http_action`), through `client` if given."""
+        for action in message.actions:
+            if action["label"] == label:
+                return send_http_action(action, client)
+        labels = [action["label"] for action in message.actions]
+        raise LookupError(f"no action button {label!r}; the message has {labels}")
+
     def clear(self) -> None:
         super().clear()
         self._admin_calls.clear()
@@ -296,18 +317,22 @@ class NtfyStandin(StandinServer[NtfyMessage]):
     def _publish_json(self, request: Request, caller: Caller) -> Reply:
         # ntfy's order: who is asking (401), is it a message (400), may they publish (403).
         document = decode(request.body, FIELDS, limit=JSON_BODY_LIMIT, strict=self.strict)
+        actions_param = actions_header(document.get("actions"), strict=self.strict)
         topic = document.get("topic")
         if not isinstance(topic, str) or not _TOPIC.match(topic):
             raise refusal(TOPIC_INVALID, "topic must match ^[-_A-Za-z0-9]{1,64}$")
         self._authorize(caller, topic, Permission.WRITE)
-        _check_values(document)
-        return self._answer(request, document, caller)
+        actions = _check_values(document, actions_param, strict=self.strict)
+        return self._answer(request, document, actions, caller)
 
     def _publish_to_path(self, request: Request, caller: Caller) -> Reply:
         topic = request.path[1:]
         self._authorize(caller, topic, Permission.WRITE)
         document = _document_from_params(request, topic)
-        _check_values(document)
+        actions_param = read_param(request, "x-actions", "actions", "action")
+        actions = _check_values(document, actions_param, strict=self.strict)
+        if actions:  # as the equivalent JSON, without the ids ntfy gave them
+            document["actions"] = [_without_id(action) for action in actions]
         # handlePublishBody: a body over the limit or not UTF-8 is a file, and the stand-in
         # (like ntfy without attachment-cache-dir) takes none. A body wins over ?message=.
         try:
@@ -318,7 +343,7 @@ class NtfyStandin(StandinServer[NtfyMessage]):
             raise refusal(ATTACHMENTS_DISALLOWED, "a body over the message limit is a file")
         if body:
             document["message"] = body
-        return self._answer(request, document, caller)
+        return self._answer(request, document, actions, caller)
 
     def _poll(self, request: Request, caller: Caller) -> Reply:
         topics = [topic for topic in request.path[1 : -len("/json")].split(",") if topic]
@@ -372,7 +397,13 @@ class NtfyStandin(StandinServer[NtfyMessage]):
             body = None
         self._admin_calls.append(NtfyAdminCall(route, body, status, applied))
 
-    def _answer(self, request: Request, document: dict[str, Any], caller: Caller) -> Reply:
+    def _answer(
+        self,
+        request: Request,
+        document: dict[str, Any],
+        actions: list[dict[str, Any]],
+        caller: Caller,
+    ) -> Reply:
         topic = document["topic"]
         with self._state:
             script = self._scripts.get(topic)
@@ -380,7 +411,7 @@ class NtfyStandin(StandinServer[NtfyMessage]):
         outcome = step.outcome if step is not None else OK
         now = int(self.now())
         cached = _cached(document)
-        response = _message_json(document, now, cached=cached) if outcome == OK else None
+        response = _message_json(document, actions, now, cached=cached) if outcome == OK else None
         self._record(
             NtfyMessage(
                 topic=topic,
@@ -443,9 +474,11 @@ def _cached(document: Mapping[str, Any]) -> bool:
     return value == "" or value in ("1", "yes", "true")
 
 
-def _check_values(document: Mapping[str, Any]) -> None:
+def _check_values(
+    document: Mapping[str, Any], actions_param: str, *, strict: bool
+) -> list[dict[str, Any]]:
     """What ntfy's publish handler refuses once the request has parsed, in the order of its
-    parsePublishParams."""
+    parsePublishParams; returns the actions as ntfy stores them."""
     attach = document.get("attach")
     if attach and not _URL.match(attach):
         raise refusal(ATTACHMENT_URL_INVALID)
@@ -457,18 +490,26 @@ def _check_values(document: Mapping[str, Any]) -> None:
     priority = document.get("priority")
     if priority is not None and not 0 <= priority <= 5:  # 0 is "not set", i.e. default (3)
         raise refusal(PRIORITY_INVALID)
+    actions = parse_actions(actions_param, strict=strict) if actions_param else []
     # handlePublishBody: a message over the limit, or a filename without a URL, makes the
     # body a file, and the stand-in (like ntfy without attachment-cache-dir) takes none.
     too_long = len((document.get("message") or "").encode()) > MESSAGE_LIMIT
     if too_long or (document.get("filename") and not attach):
         raise refusal(ATTACHMENTS_DISALLOWED, "the message would be an attachment")
+    return actions
 
 
-def _message_json(document: Mapping[str, Any], now: int, *, cached: bool) -> dict[str, Any]:
+def _without_id(action: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in action.items() if name != "id"}
+
+
+def _message_json(
+    document: Mapping[str, Any], actions: list[dict[str, Any]], now: int, *, cached: bool
+) -> dict[str, Any]:
     """ntfy's message JSON for a publish: empty fields are left out, as Go's omitempty does;
     the message is trimmed, and "triggered" when empty (handleBodyAsTextMessage)."""
     message: dict[str, Any] = {
-        "id": "".join(secrets.choice(_ID_ALPHABET) for _ in range(MESSAGE_ID_LENGTH)),
+        "id": random_string(MESSAGE_ID_LENGTH),
         "time": now,
     }
     if cached:  # an uncached message has no expiry, and omitempty leaves it out
@@ -481,7 +522,7 @@ def _message_json(document: Mapping[str, Any], now: int, *, cached: bool) -> dic
         "tags": document.get("tags"),
         "click": document.get("click"),
         "icon": document.get("icon"),
-        "actions": document.get("actions"),
+        "actions": actions,
     }
     message.update({name: value for name, value in optional.items() if value})
     if document.get("markdown"):
