@@ -7,11 +7,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel
 
 from pushgate.api import BEARER, create_handler, create_resolver, error_responses, ok_responses
-from pushgate.apps.models import APP_ID_PATTERN
 from pushgate.notifications import service
 from pushgate.notifications.idempotency import run_once
 from pushgate.notifications.models import (
@@ -24,7 +23,9 @@ from pushgate.notifications.models import (
     SendResponse,
 )
 from pushgate.params import (
+    AdminAppId,
     CurrentPrincipal,
+    IdempotencyKey,
     NotificationIdPath,
     PushSecretHeader,
     SignatureHeader,
@@ -32,20 +33,6 @@ from pushgate.params import (
 from pushgate.takos.models import EventRequest
 
 app = create_resolver()
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="idempotency-key",
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
-        description="Replays the first response for the same key and body within 24 h",
-    ),
-]
-AdminAppId = Annotated[
-    str | None,
-    Query(pattern=APP_ID_PATTERN, description="Admin tokens only: the app to send as"),
-]
 SEND_RESPONSES = error_responses(401, 403, 409, 413, 422, 429)
 
 
@@ -54,8 +41,6 @@ def _accepted(body: BaseModel) -> Response:
 
 
 def _send(app_id: str, key: str | None, request: BaseModel, operation: Callable[[], Any]) -> Any:
-    if key is None:
-        return operation()
     return run_once(
         app_id=app_id,
         key=key,

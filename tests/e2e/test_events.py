@@ -27,6 +27,10 @@ EXPECTED = {
     "send-bulk": {202},
     "send-batch": {202},
     "notification-get": {404},
+    # An approval for alice (registered above); the samples' approval id is unknown here.
+    "approvals-create": {201},
+    "approvals-get": {404},
+    "approvals-decide": {404},
     "devices-delete": {404},
     # Managed ntfy channels: this stack has no ntfy server (tests/e2e/test_managed_ntfy.py).
     "ntfy-enable": {404},
@@ -77,6 +81,7 @@ def test_events_invoke_their_functions(api):
 
 
 def test_events_sqs_samples_are_jobs_and_receipts_the_functions_accept():
+    from pushgate.approvals.models import ApprovalTimeout
     from pushgate.managed_ntfy.removals import RemovalRequest
     from pushgate.notifications.models import DeliveryJob
     from pushgate.receipts.models import ReceiptMessage
@@ -84,7 +89,10 @@ def test_events_sqs_samples_are_jobs_and_receipts_the_functions_accept():
     job = json.loads((EVENTS / "deliver-job.json").read_text())["Records"][0]
     receipt = json.loads((EVENTS / "receipt.json").read_text())["Records"][0]
     removal = json.loads((EVENTS / "ntfy-cleanup.json").read_text())["Records"][0]
+    timeout = json.loads((EVENTS / "approval-timeout.json").read_text())["Records"][0]
     assert DeliveryJob.model_validate_json(job["body"]).user_id == "alice"
     assert ReceiptMessage.model_validate_json(receipt["body"]).receipt.status == "delivered"
     assert RemovalRequest.model_validate_json(removal["body"]).app_id == "demo"
-    assert job["eventSource"] == receipt["eventSource"] == removal["eventSource"] == "aws:sqs"
+    assert ApprovalTimeout.model_validate_json(timeout["body"]).approval_id.startswith("apr_")
+    sources = {r["eventSource"] for r in (job, receipt, removal, timeout)}
+    assert sources == {"aws:sqs"}

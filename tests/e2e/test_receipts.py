@@ -63,6 +63,7 @@ def test_receipts_every_final_outcome_arrives_once_and_verifies(delivery, receiv
     for call in calls:
         body = call.json()
         assert set(body) == {
+            "type",
             "notification_id",
             "user_id",
             "device_id",
@@ -72,6 +73,7 @@ def test_receipts_every_final_outcome_arrives_once_and_verifies(delivery, receiv
             "error",
             "timestamp",
         }
+        assert body["type"] == "delivery"
         assert (body["notification_id"], body["user_id"], body["app_id"]) == (nid, "rita", app_id)
         Webhook(secret).verify(call.body, call.headers)  # raises if it does not verify
         assert verify_simple(secret, call)

@@ -18,6 +18,9 @@ import pytest
 
 from local.context import LambdaContext
 from pushgate import clock, settings
+from pushgate.approvals import capabilities
+from pushgate.approvals import service as approvals
+from pushgate.approvals.models import ApprovalRequest
 from pushgate.apps.models import AppConfigPatchRequest
 from pushgate.apps.service import (
     get_app_config,
@@ -350,3 +353,41 @@ def test_iam_register_grants_cover_trimming_a_managed_channels_device(
 
     assert len(managed_ntfy.take_removals()) == 1
     assert _refused("RegisterFunction", calls, tables) == []
+
+
+def test_iam_approval_functions_grants_cover_an_approvals_life(tables, own_queue, app_id):
+    own_queue("APPROVAL_TIMEOUT_QUEUE_URL")  # the stack's timeout worker stays out of it
+    service = Principal("service", app_id, ISSUER, frozenset({"push:send"}))
+    device_id = _register(
+        app_id, "ada", "iam-" + uuid.uuid4().hex + ":APA91b" + "a" * 100, "android"
+    )
+    request = ApprovalRequest(user_id="ada", title="t", body="b", timeout_seconds=10)
+    with dynamodb_requests() as asking:
+        created = run_once(
+            app_id=app_id,
+            key=uuid.uuid4().hex,
+            body=request.model_dump(mode="json"),
+            operation=lambda: approvals.create(service, request).model_dump(mode="json"),
+            lambda_context=LambdaContext(remaining_ms=29_000),  # type: ignore[arg-type]
+        )
+        approvals.create(service, ApprovalRequest(user_id="nobody", title="t", body="b"))
+        approvals.status(service, created["approval_id"], wait=0.6)
+    approval_id = created["approval_id"]
+    key = capabilities.approval_key(approval_id)
+    with dynamodb_requests() as deciding:
+        approvals.decide(approval_id, capabilities.decision_token(key, device_id, 1))
+    pending = approvals.create(service, request).approval_id
+    later = clock.epoch() + 11
+    previous = clock.set_source(lambda: later)
+    try:
+        with dynamodb_requests() as expiring:
+            approvals.expire_due(pending)
+            approvals.expire_due(approval_id)
+    finally:
+        clock.set_source(previous)
+
+    assert approvals.status(service, pending).status == "expired"
+    assert {op for op, _ in asking} >= {"PutItem", "Query", "UpdateItem"}
+    assert _refused("ApprovalsFunction", asking, tables) == []
+    assert _refused("DecisionsFunction", deciding, tables) == []
+    assert _refused("ApprovalTimeoutsFunction", expiring, tables) == []

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-WORKERS = ("deliver", "ntfy_cleanup", "receipts")
-HTTP_FUNCTIONS = ("config", "ntfy", "register", "send", "unregister")
+WORKERS = ("approval_timeouts", "deliver", "ntfy_cleanup", "receipts")
+HTTP_FUNCTIONS = ("approvals", "config", "decisions", "ntfy", "register", "send", "unregister")
 NOT_IN_WORKERS = (
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.parser",
@@ -32,63 +32,88 @@ NOT_IN_HTTP_FUNCTIONS = ("aws_lambda_powertools.utilities.batch", "pushgate.work
 PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     "config": frozenset(
         {
-            "api", "apps", "audit", "auth", "aws", "clock", "crypto", "devices", "errors",
-            "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
-            "providers", "queues", "rate_limits", "receipts", "retry_policy", "sealing", "settings",
-            "storage", "takos", "urls", "vapid_subject",
+            "api", "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices",
+            "errors", "managed_ntfy", "notifications", "observability", "outbound", "params",
+            "policy", "providers", "queues", "rate_limits", "receipts", "retry_policy", "sealing",
+            "settings", "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "deliver": frozenset(
         {
-            "apps", "auth", "aws", "clock", "crypto", "delivery", "devices", "errors",
-            "managed_ntfy", "notifications", "observability", "outbound", "policy", "providers",
-            "queues", "rate_limits", "receipts", "retry_policy", "sealing", "settings", "storage",
-            "urls", "vapid_subject", "worker",
+            "approvals", "apps", "auth", "aws", "clock", "crypto", "delivery", "devices",
+            "errors", "managed_ntfy", "notifications", "observability", "outbound", "policy",
+            "providers", "queues", "rate_limits", "receipts", "retry_policy", "sealing",
+            "settings", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "receipts": frozenset(
         {
-            "apps", "audit", "auth", "aws", "clock", "errors", "notifications", "observability",
-            "outbound", "queues", "receipts", "retry_policy", "sealing", "settings", "storage",
-            "urls", "vapid_subject", "worker",
+            "approvals", "apps", "audit", "auth", "aws", "clock", "errors", "notifications",
+            "observability", "outbound", "queues", "receipts", "retry_policy", "sealing",
+            "settings", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "register": frozenset(
         {
-            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "managed_ntfy",
-            "notifications", "observability", "outbound", "params", "policy", "queues",
-            "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos", "urls",
-            "vapid_subject",
-        }
-    ),
-    "send": frozenset(
-        {
-            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "ids",
-            "notifications", "observability", "outbound", "params", "policy", "queues",
-            "retry_policy", "settings", "storage", "takos", "urls", "vapid_subject",
-        }
-    ),
-    "unregister": frozenset(
-        {
-            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "managed_ntfy",
-            "notifications", "observability", "outbound", "params", "policy", "queues",
-            "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos", "urls",
-            "vapid_subject",
-        }
-    ),
-    "ntfy": frozenset(
-        {
-            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "ids",
+            "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
             "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
             "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos",
             "urls", "vapid_subject",
         }
     ),
+    "send": frozenset(
+        {
+            "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
+            "ids", "notifications", "observability", "outbound", "params", "policy", "queues",
+            "retry_policy", "settings", "storage", "takos", "urls", "vapid_subject",
+        }
+    ),
+    "unregister": frozenset(
+        {
+            "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
+            "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
+            "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos",
+            "urls", "vapid_subject",
+        }
+    ),
+    "ntfy": frozenset(
+        {
+            "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
+            "ids", "managed_ntfy", "notifications", "observability", "outbound", "params",
+            "policy", "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage",
+            "takos", "urls", "vapid_subject",
+        }
+    ),
     "ntfy_cleanup": frozenset(
         {
-            "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "ids", "managed_ntfy",
-            "notifications", "observability", "outbound", "policy", "queues", "rate_limits",
-            "retry_policy", "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
+            "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "ids",
+            "managed_ntfy", "notifications", "observability", "outbound", "policy", "queues",
+            "rate_limits", "retry_policy", "sealing", "settings", "storage", "urls",
+            "vapid_subject", "worker",
+        }
+    ),
+    "approvals": frozenset(
+        {
+            "api", "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices",
+            "errors", "ids", "managed_ntfy", "notifications", "observability", "outbound",
+            "params", "policy", "queues", "rate_limits", "receipts", "retry_policy", "sealing",
+            "settings", "storage", "takos", "urls", "vapid_subject",
+        }
+    ),
+    "decisions": frozenset(
+        {
+            "api", "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices",
+            "errors", "ids", "managed_ntfy", "notifications", "observability", "params", "policy",
+            "queues", "rate_limits", "receipts", "retry_policy", "sealing", "settings", "storage",
+            "takos", "urls", "vapid_subject",
+        }
+    ),
+    "approval_timeouts": frozenset(
+        {
+            "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices", "errors",
+            "ids", "managed_ntfy", "notifications", "observability", "policy", "queues",
+            "rate_limits", "receipts", "retry_policy", "sealing", "settings", "storage", "urls",
+            "vapid_subject", "worker",
         }
     ),
 }  # fmt: skip
@@ -178,3 +203,10 @@ def test_imports_http_functions_load_no_batch_processor(function):
 
     assert "pushgate.api" in modules
     assert _under(modules, NOT_IN_HTTP_FUNCTIONS) == []
+
+
+def test_imports_the_decisions_function_loads_no_token_verifier():
+    """Its one route takes no bearer token (the URL is the capability): no PyJWT at all."""
+    modules = _modules_loaded_by("decisions")
+
+    assert _under(modules, ("jwt", "pushgate.auth.tokens")) == []

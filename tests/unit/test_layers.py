@@ -48,6 +48,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pushgate.takos",
         "pushgate.managed_ntfy",
         "pushgate.rate_limits",
+        "pushgate.approvals",
     ),
     # entry points: the HTTP resolver and its parameters, the SQS worker
     ("pushgate.api", "pushgate.params", "pushgate.worker"),

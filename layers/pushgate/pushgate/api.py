@@ -51,6 +51,7 @@ _ERROR_DESCRIPTIONS = {
     403: "Not allowed, or push disabled",
     404: "Not found (also for resources owned by someone else)",
     409: "Conflict or replay",
+    410: "Gone: too late for this",
     413: "Payload too large",
     415: "Body is not JSON",
     422: "Idempotency key reused with a different body",
@@ -123,11 +124,13 @@ def _describe_validation_error(error: dict[str, Any]) -> str:
     return f"{location}: {message}"
 
 
-def create_resolver() -> APIGatewayHttpResolver:
-    """A Powertools HTTP API resolver with pushgate's validation and error mapping."""
-    # Every HTTP route verifies a bearer token: load the verifier (PyJWT) while the function
-    # initialises, not on its first request. SQS workers never build a resolver or load it.
-    import pushgate.auth.tokens  # noqa: F401
+def create_resolver(*, authenticated: bool = True) -> APIGatewayHttpResolver:
+    """A Powertools HTTP API resolver with pushgate's validation and error mapping.
+    `authenticated=False` for a function whose routes take no bearer token at all."""
+    if authenticated:
+        # Its routes verify a bearer token: load the verifier (PyJWT) while the function
+        # initialises, not on its first request. SQS workers never build a resolver.
+        import pushgate.auth.tokens  # noqa: F401
 
     app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -161,14 +164,21 @@ def create_resolver() -> APIGatewayHttpResolver:
     return app
 
 
-def create_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict]:
+def create_handler(
+    app: APIGatewayHttpResolver, *, takes_body: bool = True
+) -> Callable[[dict[str, Any], LambdaContext], dict]:
     """The Lambda entry point for a resolver: logging context, tracing, the metrics flushed
-    (as `pushgate.worker` does for the SQS functions), request id header."""
+    (as `pushgate.worker` does for the SQS functions), request id header. With
+    `takes_body=False` (routes that read no body) a request's body is dropped unread, whatever
+    its type: the clients of such routes (ntfy's action buttons, service workers) send an
+    empty or a text body."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
+        if not takes_body:
+            event = {**event, "body": None, "isBase64Encoded": False}
         if _has_non_json_body(event):
             # Powertools would parse a form body; pushgate speaks JSON only.
             response = _plain_error(

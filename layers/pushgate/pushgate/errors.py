@@ -82,6 +82,11 @@ class ConflictError(PushgateError):
     default_code = "conflict"
 
 
+class GoneError(PushgateError):
+    status = 410
+    default_code = "gone"
+
+
 class PayloadTooLargeError(PushgateError):
     status = 413
     default_code = "payload_too_large"

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.request import Request
 
+from pushgate.approvals.models import APPROVAL_ID_PATTERN
 from pushgate.apps.models import APP_ID_PATTERN
 from pushgate.auth import Principal
 from pushgate.devices.models import DEVICE_ID_PATTERN
@@ -35,6 +36,29 @@ InstancePath = Annotated[
         description="Instance name: lower-case letters, digits, `.`, `_`, `-`, optional "
         "`:port`; or `external:<slug>`",
     ),
+]
+ApprovalIdPath = Annotated[str, Path(pattern=APPROVAL_ID_PATTERN, description="An approval id")]
+DecisionTokenPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=128,
+        description="The capability in a decision URL (as the approval's push gave it)",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Replays the first response for the same key and body within 24 h",
+    ),
+]
+AdminAppId = Annotated[
+    str | None,
+    Query(pattern=APP_ID_PATTERN, description="Admin tokens only: the app to send as"),
 ]
 PageLimit = Annotated[int, Query(ge=1, le=100, description="Devices per page")]
 Cursor = Annotated[

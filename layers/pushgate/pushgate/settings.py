@@ -83,6 +83,8 @@ class Settings(BaseModel):
     receipt_queue_url: str = Field("", alias="RECEIPT_QUEUE_URL")
     receipt_dlq_url: str = Field("", alias="RECEIPT_DLQ_URL")
     ntfy_channels_table_name: str = Field("", alias="NTFY_CHANNELS_TABLE_NAME")
+    approvals_table_name: str = Field("", alias="APPROVALS_TABLE_NAME")
+    approval_timeout_queue_url: str = Field("", alias="APPROVAL_TIMEOUT_QUEUE_URL")
     ntfy_cleanup_queue_url: str = Field("", alias="NTFY_CLEANUP_QUEUE_URL")
     field_encryption_key_id: str = Field("", alias="FIELD_ENCRYPTION_KEY_ID")
     token_hash_key_id: str = Field("", alias="TOKEN_HASH_KEY_ID")
@@ -148,6 +150,9 @@ class Settings(BaseModel):
     ntfy_publish_token: str = Field("", alias="PUSHGATE_NTFY_PUBLISH_TOKEN", repr=False)
     ntfy_admin_token_secret_arn: str = Field("", alias="NTFY_ADMIN_TOKEN_SECRET_ARN")
     ntfy_publish_token_secret_arn: str = Field("", alias="NTFY_PUBLISH_TOKEN_SECRET_ARN")
+    # Where the HTTP API is reached from outside (no trailing slash): approval pushes carry
+    # decision URLs under it. The template sets the API's own endpoint, or PublicApiUrl.
+    public_api_url: str = Field("", alias="PUSHGATE_PUBLIC_API_URL")
     # Test hook (pushgate.delivery.faults): honoured only with PUSHGATE_LOCAL=1.
     fault_crash_rate: float = Field(0.0, ge=0, le=1, alias="PUSHGATE_FAULT_CRASH_RATE")
 

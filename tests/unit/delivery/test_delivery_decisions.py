@@ -83,7 +83,7 @@ def provider(monkeypatch):
         answers: list[Outcome] = []
         sends = 0
 
-    async def send(rt, job, app, address):
+    async def send(rt, job, app, address, device_id):
         Script.sends += 1
         return Script.answers.pop(0) if Script.answers else Outcome.delivered(200)
 

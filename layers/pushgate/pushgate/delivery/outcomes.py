@@ -158,7 +158,7 @@ def emit_receipts(
     """Queue one receipt per final outcome, for apps with an active webhook (apps without
     one, such as gateway instances, have their outcomes on the notification only): into the
     invocation's outbox when there is one, else at once."""
-    if not receipts:
+    if not receipts or not job.receipts:
         return
     if app is None or not app.wants_receipts:
         metrics.add_metric(name="ReceiptsDropped", unit="Count", value=len(receipts))

@@ -151,7 +151,7 @@ async def _deliver_one(
     outcome = Outcome.retry("not_sent")
     for quick in range(QUICK_TRIES):
         async with rt.limit:
-            outcome = await send(rt, job, app, address)
+            outcome = await send(rt, job, app, address, device.device_id)
         attempts += 1
         # A timed-out device has had its deadline for this invocation: tried again here it
         # would hold the job (and the batch) for another; it waits for the re-queue instead.

@@ -52,14 +52,16 @@ def _idempotent_call() -> tuple[Callable[..., Any], IdempotencyConfig]:
 def run_once(
     *,
     app_id: str,
-    key: str,
+    key: str | None,
     body: Any,
     operation: Callable[[], T],
     lambda_context: LambdaContext,
 ) -> T:
-    """Run `operation` once per (app, key); later calls with the same body get its result.
-    `lambda_context` is the running invocation's: its remaining time bounds the record's
-    in-progress state."""
+    """Run `operation` once per (app, key); later calls with the same body get its result
+    (without a key, it just runs). `lambda_context` is the running invocation's: its
+    remaining time bounds the record's in-progress state."""
+    if key is None:
+        return operation()
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,

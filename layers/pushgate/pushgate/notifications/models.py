@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+
+from pushgate.approvals.actions import ApprovalPush
 
 Urgency = Literal["very-low", "low", "normal", "high"]
 DeliveryStatus = Literal["queued", "delivered", "failed", "invalid_token", "expired"]
@@ -34,6 +36,15 @@ def _check_data(value: dict[str, str] | None) -> dict[str, str] | None:
 
 
 HttpUrlText = Annotated[str | None, Field(None, max_length=2048), AfterValidator(_check_url)]
+DataFields = Annotated[
+    Annotated[
+        dict[Annotated[str, Field(min_length=1, max_length=128)], StrictStr],
+        Field(max_length=100),
+    ]
+    | None,
+    AfterValidator(_check_data),
+    Field(description="Flat object of string values"),
+]
 
 
 class MessageContent(BaseModel):
@@ -43,10 +54,7 @@ class MessageContent(BaseModel):
 
     title: StrictStr = Field(max_length=1024)
     body: StrictStr = Field(max_length=4000)
-    data: Annotated[
-        dict[Annotated[str, Field(min_length=1, max_length=128)], StrictStr] | None,
-        AfterValidator(_check_data),
-    ] = Field(None, description="Flat object of string values", max_length=100)
+    data: DataFields = None
     ttl: int = Field(3600, ge=0, le=MAX_TTL_SECONDS, strict=True, description="Seconds")
     urgency: Urgency = "normal"
     collapse_key: str | None = Field(
@@ -56,9 +64,9 @@ class MessageContent(BaseModel):
     icon: HttpUrlText = None
     image: HttpUrlText = None
 
-    def webpush_payload(self, notification_id: str) -> bytes:
+    def webpush_document(self, notification_id: str) -> dict[str, Any]:
         """The JSON a Web Push subscriber decrypts (docs/api.md describes it)."""
-        document = {
+        return {
             "notification_id": notification_id,
             "title": self.title,
             "body": self.body,
@@ -68,7 +76,14 @@ class MessageContent(BaseModel):
             "image": self.image,
             "tag": self.collapse_key,
         }
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def webpush_payload(self, notification_id: str) -> bytes:
+        return encode_payload(self.webpush_document(notification_id))
+
+
+def encode_payload(document: dict[str, Any]) -> bytes:
+    """A Web Push payload document as the bytes encrypted for the subscriber."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class SendRequest(MessageContent):
@@ -133,3 +148,8 @@ class DeliveryJob(BaseModel):
     expires_at: float
     attempt: int = 0
     device_ids: list[str] | None = None
+    # An approval request's push, or the notice replacing it once it is answered or expired.
+    approval: ApprovalPush | None = None
+    # False for pushgate's own pushes (an approval's replacement): outcomes are recorded,
+    # and no receipt goes to the tenant.
+    receipts: bool = True

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pushgate import clock, ids
+from pushgate.approvals.actions import ApprovalPush
 from pushgate.apps.quota import enforced_daily_quota
 from pushgate.auth import SCOPE_SEND, Principal
 from pushgate.errors import (
@@ -47,6 +48,7 @@ class Recipient:
     user_id: str
     message: MessageContent
     device_ids: list[str] | None = None
+    approval: ApprovalPush | None = None
 
 
 def sending_app(principal: Principal, app_id: str | None) -> str:
@@ -137,6 +139,7 @@ def _jobs(
                 created_at=now,
                 expires_at=now + recipient.message.ttl,
                 device_ids=recipient.device_ids,
+                approval=recipient.approval,
             ).model_dump_json(exclude_none=True),
         )
         for index, (notification_id, recipient) in enumerate(

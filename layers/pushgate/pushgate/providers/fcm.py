@@ -256,12 +256,26 @@ class FcmMessage:
     collapse_key: str | None = None
     urgency: Urgency | None = None
     ttl: int = DEFAULT_TTL
+    # Replaces a shown Android notification of the same tag.
+    tag: str | None = None
+    interactive: FcmInteractive | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FcmInteractive:
+    """A notification with buttons, which the receiving app shows: no `notification` block,
+    so Android hands the data message to the app (it builds the buttons); an alert with
+    `ios_category` on iOS (the app registers that category's actions); the buttons as
+    `webpush.notification.actions` for FCM's web clients."""
+
+    ios_category: str
+    web_actions: tuple[Mapping[str, str], ...]
 
 
 def build_fcm_message(token: str, message: FcmMessage, *, now: float) -> dict[str, Any]:
     """The `messages:send` request body for `token` (FCM HTTP v1 `Message`)."""
     ttl = max(0, int(message.ttl))
-    high = message.urgency == "high"
+    high = message.urgency == "high" or message.interactive is not None
     notification = {"title": message.title, "body": message.body, "image": message.image}
     data = {
         str(name): value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
@@ -287,17 +301,23 @@ def build_fcm_message(token: str, message: FcmMessage, *, now: float) -> dict[st
     # FCM refuses a link that is not https, which would fail the whole message.
     if message.url and urlsplit(message.url).scheme == "https":
         webpush["fcm_options"] = {"link": message.url}
-
-    return {
-        "message": {
-            "token": token,
-            "notification": {name: v for name, v in notification.items() if v is not None},
-            "data": data,
-            "android": android,
-            "apns": {"headers": apns_headers},
-            "webpush": webpush,
+    shown = {name: v for name, v in notification.items() if v is not None}
+    apns: dict[str, Any] = {"headers": apns_headers}
+    body: dict[str, Any] = {"token": token, "notification": shown, "data": data}
+    if message.interactive is not None:
+        del body["notification"]
+        alert = {name: shown[name] for name in ("title", "body") if name in shown}
+        category = message.interactive.ios_category
+        apns["payload"] = {"aps": {"alert": alert, "category": category, "sound": "default"}}
+        webpush["notification"] = {
+            **alert,
+            "tag": message.tag,
+            "requireInteraction": True,
+            "actions": [dict(action) for action in message.interactive.web_actions],
         }
-    }
+    elif message.tag:
+        android["notification"] = {"tag": message.tag}
+    return {"message": body | {"android": android, "apns": apns, "webpush": webpush}}
 
 
 class FcmSender:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -62,6 +62,7 @@ class NtfySender:
         click_url: str | None,
         urgency: str | None,
         tags: Sequence[str] | None,
+        actions: Sequence[Mapping[str, Any]] = (),
     ) -> Outcome:
         """Publish to the topic named by the device's `url`. Never raises for the server's
         answer or the network."""
@@ -80,6 +81,8 @@ class NtfySender:
             message["click"] = click_url
         if tags:
             message["tags"] = list(tags)
+        if actions:
+            message["actions"] = [dict(action) for action in actions]
         headers = {"Accept": "application/json"}
         if access_token:
             headers["Authorization"] = f"Bearer {access_token}"

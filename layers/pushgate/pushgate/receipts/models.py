@@ -1,17 +1,22 @@
-"""The receipt a tenant's webhook receives, and its envelope on the receipt queue."""
+"""The receipts a tenant's webhook receives, and their envelope on the receipt queue."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag
+
+from pushgate.approvals.actions import Status as ApprovalStatus
 from pushgate.notifications.models import FinalStatus
+from pushgate.receipts.signing import webhook_id
 
 
 class Receipt(BaseModel):
-    """The webhook body: one final delivery outcome (docs/receipts.md), nothing more."""
+    """A delivery receipt: one final delivery outcome (docs/receipts.md), nothing more."""
 
     model_config = ConfigDict(extra="forbid")
 
+    type: Literal["delivery"] = "delivery"
     notification_id: str
     user_id: str
     device_id: str
@@ -21,6 +26,36 @@ class Receipt(BaseModel):
     error: str | None
     timestamp: str
 
+    def webhook_id(self) -> str:
+        return webhook_id(self.notification_id, self.device_id)
+
+
+class ApprovalReceipt(BaseModel):
+    """An approval receipt: how an approval request ended (decided, or expired: denied)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["approval"] = "approval"
+    approval_id: str
+    app_id: str
+    user_id: str
+    status: ApprovalStatus
+    approved: bool
+    action: str | None
+    device_id: str | None
+    decided_at: str | None
+    reason: str | None
+    timestamp: str
+
+    def webhook_id(self) -> str:
+        return webhook_id(self.approval_id, "approval")
+
+
+def _kind(value: Any) -> str:
+    """A receipt's type; queued before receipts had one, it is a delivery receipt."""
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return kind or "delivery"
+
 
 class ReceiptMessage(BaseModel):
     """A receipt on the queue, with its delivery history (`first_attempt_at` bounds retries
@@ -28,6 +63,9 @@ class ReceiptMessage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    receipt: Receipt
+    receipt: Annotated[
+        Annotated[Receipt, Tag("delivery")] | Annotated[ApprovalReceipt, Tag("approval")],
+        Discriminator(_kind),
+    ]
     attempt: int = 0
     first_attempt_at: float | None = None

@@ -21,7 +21,7 @@ from pushgate.audit import record_change
 from pushgate.observability import logger, metrics
 from pushgate.queues import OutgoingMessage, send_all
 from pushgate.receipts.models import ReceiptMessage
-from pushgate.receipts.signing import sign, webhook_id
+from pushgate.receipts.signing import sign
 from pushgate.settings import get_settings
 from pushgate.storage import apps
 from pushgate.storage.apps import App, AppChange, AppExpectation
@@ -52,7 +52,7 @@ async def deliver_receipt(message: ReceiptMessage) -> None:
     now = clock.epoch()
     body = receipt.model_dump_json().encode()
     headers = sign(
-        webhook_id(receipt.notification_id, receipt.device_id),
+        receipt.webhook_id(),
         int(now),
         body,
         signing_secrets(app, now),

@@ -22,9 +22,10 @@ def secret_key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
 
 
-def webhook_id(notification_id: str, device_id: str) -> str:
-    """Stable for one receipt across every retry and redelivery, so receivers can dedupe."""
-    digest = hashlib.sha256(f"{notification_id}\n{device_id}".encode()).hexdigest()
+def webhook_id(subject_id: str, part: str) -> str:
+    """Stable for one receipt across every retry and redelivery, so receivers can dedupe: a
+    notification's on one device, or an approval's ("approval")."""
+    digest = hashlib.sha256(f"{subject_id}\n{part}".encode()).hexdigest()
     return f"msg_{digest[:32]}"
 
 
