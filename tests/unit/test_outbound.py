@@ -234,7 +234,9 @@ def test_exchange_gives_up_on_a_trickling_peer_at_its_deadline():
 
     assert isinstance(expired.value, httpx.TimeoutException)
     assert str(expired.value) == "no whole answer within 0.5 s"
-    assert 0.5 <= elapsed < 0.8
+    # Not the 5 s the peer trickles for, nor the client's 5 s read timeout (which the
+    # trickle keeps resetting); the slack is for a loaded CI machine.
+    assert 0.5 <= elapsed < 2.5
 
 
 def test_exchange_reads_at_most_max_bytes_of_the_answer():
