@@ -1,5 +1,6 @@
-"""Config function: per-app push configuration, the public VAPID key, and the enrolment of
-gateway instances (takos protocol)."""
+"""Config function: per-app push configuration, the public VAPID key, the operators' lists of
+apps and gateway instances, an app's delivery statistics, and the enrolment of gateway
+instances (takos protocol)."""
 
 from __future__ import annotations
 
@@ -17,18 +18,27 @@ from pushgate.api import (
     no_content,
     ok_responses,
 )
-from pushgate.apps import service
+from pushgate.apps import listing, service, stats
 from pushgate.apps.models import (
     AppConfigPatchRequest,
     AppConfigResponse,
+    AppsPageResponse,
+    AppStatsResponse,
     VapidPublicKeyResponse,
     WebhookSecretRotationResponse,
 )
 from pushgate.devices import service as devices
 from pushgate.devices.models import AppDevicesResponse
-from pushgate.params import AppIdPath, CurrentPrincipal, Cursor, InstancePath, PageLimit
+from pushgate.params import (
+    AppIdPath,
+    CurrentPrincipal,
+    Cursor,
+    InstancePath,
+    PageLimit,
+    StatsHours,
+)
 from pushgate.takos import instances
-from pushgate.takos.models import InstancePutRequest, InstanceResponse
+from pushgate.takos.models import InstancePutRequest, InstanceResponse, InstancesPageResponse
 
 app = create_resolver()
 
@@ -47,6 +57,34 @@ def patch_config(
     principal: CurrentPrincipal,
 ) -> AppConfigResponse:
     return service.update_app_config(principal, app_id, body)
+
+
+@app.get(
+    "/push/apps",
+    summary="Page through every app with its usage (admin)",
+    description="In the table's order (stable, not alphabetical); `next_cursor` is null on "
+    "the last page.",
+    security=BEARER,
+    responses=ok_responses(401, 403),
+)
+def list_apps(
+    principal: CurrentPrincipal, limit: PageLimit = 25, cursor: Cursor = None
+) -> AppsPageResponse:
+    return listing.list_apps(principal, limit=limit, cursor=cursor)
+
+
+@app.get(
+    "/push/stats/<app_id>",
+    summary="An app's delivery outcomes per UTC hour, the current hour last",
+    description="Exactly `hours` entries, zeros where nothing ended. Admin token, or the "
+    "app's own service token with push:config.",
+    security=BEARER,
+    responses=ok_responses(401, 403, 404),
+)
+def get_app_stats(
+    app_id: AppIdPath, principal: CurrentPrincipal, hours: StatsHours = 24
+) -> AppStatsResponse:
+    return stats.app_stats(principal, app_id, hours=hours)
 
 
 @app.get(
@@ -90,6 +128,18 @@ def list_app_devices(
     app_id: AppIdPath, principal: CurrentPrincipal, limit: PageLimit = 50, cursor: Cursor = None
 ) -> AppDevicesResponse:
     return devices.list_app_devices(principal, app_id, limit=limit, cursor=cursor)
+
+
+@app.get(
+    "/push/instances",
+    summary="Page through every gateway instance's enrolment (admin)",
+    security=BEARER,
+    responses=ok_responses(401, 403),
+)
+def list_instances(
+    principal: CurrentPrincipal, limit: PageLimit = 25, cursor: Cursor = None
+) -> InstancesPageResponse:
+    return instances.list_instances(principal, limit=limit, cursor=cursor)
 
 
 @app.put(

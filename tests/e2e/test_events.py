@@ -19,6 +19,8 @@ EXPECTED = {
     "config-patch": {200},
     "config-get": {200},
     "config-rotate-webhook-secret": {200},
+    "apps-list": {200},
+    "stats-get": {200},
     "vapid-public-key-get": {200},
     "devices-register": {200, 201},
     "account-devices": {200},
@@ -40,6 +42,7 @@ EXPECTED = {
     # Gateway clients: a sample cannot carry a signature that is still valid (it expired).
     "instances-put": {200, 201},
     "instances-get": {200},
+    "instances-list": {200},
     "takos-register": {401},
     "takos-webhook": {401},
     "takos-events": {401},

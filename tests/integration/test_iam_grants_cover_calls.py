@@ -21,6 +21,7 @@ from pushgate import clock, settings
 from pushgate.approvals import capabilities
 from pushgate.approvals import service as approvals
 from pushgate.approvals.models import ApprovalRequest
+from pushgate.apps.listing import list_apps
 from pushgate.apps.models import AppConfigPatchRequest
 from pushgate.apps.service import (
     get_app_config,
@@ -28,6 +29,7 @@ from pushgate.apps.service import (
     rotate_webhook_secret,
     update_app_config,
 )
+from pushgate.apps.stats import app_stats
 from pushgate.auth import Principal
 from pushgate.delivery.service import deliver
 from pushgate.devices.models import RegisterDeviceRequest
@@ -60,7 +62,7 @@ ISSUER = "https://issuer.test"
 # Apps it creates name ISSUER as theirs, so ISSUER's users and services act on them.
 ADMIN = Principal("admin", "ops", ISSUER, frozenset({"push:admin"}))
 _ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
-_KEYS = {"AppsTable": "app_id", "DevicesTable": "device_id"}
+_KEYS = {"AppsTable": "app_id", "DevicesTable": "device_id", "CountersTable": "counter_key"}
 
 
 @contextlib.contextmanager
@@ -98,6 +100,9 @@ def _item_requests(
                 set(),
                 None,
             )
+        elif operation == "Scan":
+            index = f"/index/{params['IndexName']}" if "IndexName" in params else ""
+            yield "dynamodb:Scan", tables[params["TableName"]] + index, set(), None
         else:
             yield _item(f"dynamodb:{operation}", params, tables)
 
@@ -177,8 +182,23 @@ def test_iam_config_function_grants_cover_its_requests(tables, app_id):
         rotate_webhook_secret(ADMIN, app_id)
         get_public_vapid_key(app_id)
         list_app_devices(ADMIN, app_id, limit=10, cursor=None)
+        first = list_apps(ADMIN, limit=1, cursor=None)
+        list_apps(ADMIN, limit=2, cursor=first.next_cursor)
+        app_stats(ADMIN, app_id, hours=48)
 
-    assert calls
+    assert {op for op, _ in calls} >= {"Scan", "BatchGetItem"}
+    assert _refused("ConfigFunction", calls, tables) == []
+
+
+def test_iam_config_function_grants_cover_listing_instances(tables, pushgate_env):
+    enrolled = _instance(f"l{uuid.uuid4().hex[:8]}.example")
+    instances.bind_tenant(enrolled, None)  # so the listing reads its tenant app's counts
+    _instance(f"l{uuid.uuid4().hex[:8]}.example")
+    with dynamodb_requests() as calls:
+        first = instances.list_instances(ADMIN, limit=1, cursor=None)
+        instances.list_instances(ADMIN, limit=2, cursor=first.next_cursor)
+
+    assert [op for op, _ in calls].count("Scan") == 2
     assert _refused("ConfigFunction", calls, tables) == []
 
 
@@ -235,6 +255,10 @@ def test_iam_deliver_function_grants_cover_its_requests(tables, app_id):
 
     assert sorted(result.final for result in first) == ["delivered", "invalid_token"]
     assert {op for op, _ in calls} >= {"Query", "TransactWriteItems", "BatchGetItem"}
+    assert any(
+        op == "UpdateItem" and params["Key"]["counter_key"]["S"].startswith(f"stats#{app_id}#")
+        for op, params in calls
+    )
     assert _refused("DeliverFunction", calls, tables) == []
 
 

@@ -19,11 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("dynamodb:", "kms:", "sqs:", "secretsmanager:")
 DEVICE_COUNT = ["app_id", "device_count"]
 GATEWAY_ROWS = ["takos:*", "instance#*"]
+DELIVERY_STATS = ["counter_key", "delivered", "failed", "invalid_token", "expired", "expires_at"]
 
 # (action, resource) -> condition, for every grant the function needs: read from each code
 # path (PynamoDB get = GetItem, save = PutItem, update = UpdateItem, delete = DeleteItem,
-# batch_get = BatchGetItem, a GSI query = Query on table/index/<name>; transactions need the
-# per-item actions).
+# batch_get = BatchGetItem, a GSI query = Query on table/index/<name>, a scan = Scan on the
+# table or table/index/<name>; transactions need the per-item actions).
 ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
     "ConfigFunction": {
         ("dynamodb:GetItem", "AppsTable"): None,
@@ -31,7 +32,11 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:DeleteItem", "AppsTable"): {
             "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["instance#*"]}
         },
+        ("dynamodb:Scan", "AppsTable"): None,  # GET /push/apps
+        ("dynamodb:BatchGetItem", "AppsTable"): None,  # a page of instances' tenant apps
+        ("dynamodb:Scan", "AppsTable/index/instances"): None,  # GET /push/instances
         ("dynamodb:GetItem", "CountersTable"): None,
+        ("dynamodb:BatchGetItem", "CountersTable"): None,  # a page's counts, delivery stats
         ("dynamodb:Query", "DevicesTable/index/by_app"): None,
         ("kms:Encrypt", "FieldEncryptionKey"): None,
         ("kms:Decrypt", "FieldEncryptionKey"): None,
@@ -97,6 +102,10 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:GetItem", "NotificationsTable"): None,
         ("dynamodb:PutItem", "NotificationsTable"): None,
         ("dynamodb:UpdateItem", "NotificationsTable"): None,
+        ("dynamodb:UpdateItem", "CountersTable"): {  # hourly delivery statistics only
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["stats#*"]},
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": DELIVERY_STATS},
+        },
         ("kms:Decrypt", "FieldEncryptionKey"): None,
         ("sqs:SendMessage*", "DeliveryQueue"): None,
         ("sqs:SendMessage*", "ReceiptQueue"): None,

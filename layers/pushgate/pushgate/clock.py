@@ -33,6 +33,19 @@ def utc_day(moment: float | None = None) -> str:
     return datetime.fromtimestamp(epoch() if moment is None else moment, UTC).strftime("%Y-%m-%d")
 
 
+def hour_start(moment: float | None = None) -> int:
+    """The epoch second at which the UTC hour holding `moment` (default: now) began."""
+    current = epoch() if moment is None else moment
+    return int(current) // 3600 * 3600
+
+
+def utc_hour(moment: float | None = None) -> str:
+    """The UTC hour holding `moment` (default: now) as RFC 3339, `YYYY-MM-DDTHH:00:00Z`: the
+    hour delivery statistics are counted in."""
+    start = datetime.fromtimestamp(hour_start(moment), UTC)
+    return start.strftime("%Y-%m-%dT%H:00:00Z")
+
+
 def seconds_to_utc_midnight(moment: float | None = None) -> int:
     """Whole seconds (at least 1) until the next UTC midnight, for quota `Retry-After`."""
     current = epoch() if moment is None else moment

@@ -60,10 +60,14 @@ AdminAppId = Annotated[
     str | None,
     Query(pattern=APP_ID_PATTERN, description="Admin tokens only: the app to send as"),
 ]
-PageLimit = Annotated[int, Query(ge=1, le=100, description="Devices per page")]
+PageLimit = Annotated[int, Query(ge=1, le=100, description="Items per page")]
 Cursor = Annotated[
     str | None,
     Query(max_length=512, description="`next_cursor` of the previous page; opaque"),
+]
+StatsHours = Annotated[
+    int,
+    Query(ge=1, le=48, description="How many UTC hours, the current one last (1-48)"),
 ]
 SignatureHeader = Annotated[
     str | None,

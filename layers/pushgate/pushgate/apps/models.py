@@ -142,3 +142,36 @@ class WebhookSecretRotationResponse(BaseModel):
     previous_secret_valid_until: str | None = Field(
         description="Until then receipts also carry a signature with the previous secret"
     )
+
+
+class AppSummary(BaseModel):
+    app_id: str
+    enabled: bool
+    suspended: bool = Field(description="Suspended by an operator: nothing is sent")
+    daily_quota: int
+    device_count: int
+    notifications_today: int
+    created_at: str | None = Field(
+        description="null only for a gateway instance's tenant app claimed but not yet set up"
+    )
+    updated_at: str | None
+
+
+class AppsPageResponse(BaseModel):
+    apps: list[AppSummary] = Field(description="In the table's order (stable, not alphabetical)")
+    next_cursor: str | None = Field(description="For the next page; null on the last one")
+
+
+class HourOutcomes(BaseModel):
+    hour: str = Field(description="The UTC hour's start, RFC 3339 (`2026-12-01T11:00:00Z`)")
+    delivered: int = 0
+    failed: int = 0
+    invalid_token: int = 0
+    expired: int = 0
+
+
+class AppStatsResponse(BaseModel):
+    app_id: str
+    hours: list[HourOutcomes] = Field(
+        description="One entry per hour, oldest first; the last is the current hour"
+    )

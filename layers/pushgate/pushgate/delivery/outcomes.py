@@ -1,6 +1,7 @@
-"""What one job's delivery leaves behind, in order: dead devices dropped, outcomes recorded,
-waiting devices re-queued, then receipts queued, so a status that reads final is the whole
-truth. Only infrastructure failures (DynamoDB, SQS) raise, so SQS retries the job."""
+"""What one job's delivery leaves behind, in order: dead devices dropped, outcomes recorded
+(and counted in the app's hourly statistics), waiting devices re-queued, then receipts queued,
+so a status that reads final is the whole truth. Only infrastructure failures (DynamoDB, SQS)
+raise, so SQS retries the job."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from pushgate import clock
 from pushgate.delivery import outbox
 from pushgate.delivery.app_keys import AppKeys
+from pushgate.delivery.tally import count_outcomes
 from pushgate.devices.service import remove_device
 from pushgate.notifications.models import DeliveryJob, FinalStatus
 from pushgate.observability import logger, metrics
@@ -54,12 +56,13 @@ def finish(
     *,
     first_record: bool,
 ) -> None:
-    """Drop dead devices, record outcomes, re-queue what waits, then queue receipts (in that
-    order, so a status that reads final is the whole truth)."""
+    """Drop dead devices, record (and count) outcomes, re-queue what waits, then queue
+    receipts (in that order, so a status that reads final is the whole truth)."""
     for result in results:
         if result.final == "invalid_token":
             remove_device(result.device)
     _record(job, results, first_record=first_record)
+    count_outcomes(job.app_id, (r.final for r in results if r.final is not None))
     _requeue(job, [r for r in results if r.final is None])
     emit_receipts(
         job,
@@ -103,6 +106,7 @@ def finish_gone(
             for o in outcomes
         },
     )
+    count_outcomes(job.app_id, (o.status for o in outcomes))
     emit_receipts(job, app, record_id, outcomes)
 
 

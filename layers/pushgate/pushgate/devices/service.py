@@ -7,10 +7,7 @@ the token that registered the device (a gateway instance for its users' devices)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -33,11 +30,7 @@ from pushgate.devices.models import (
     Device,
     RegisterDeviceRequest,
 )
-from pushgate.errors import (
-    BadRequestError,
-    ConflictError,
-    NotFoundError,
-)
+from pushgate.errors import ConflictError, NotFoundError
 from pushgate.managed_ntfy import removals
 from pushgate.policy import may_manage_device, require_app_access, require_app_user, require_user
 from pushgate.rate_limits import require_slot
@@ -45,6 +38,7 @@ from pushgate.sealing import get_cipher
 from pushgate.settings import get_settings
 from pushgate.storage import apps
 from pushgate.storage import devices as registry
+from pushgate.storage.cursors import decode_cursor, encode_cursor
 
 REGISTRATIONS_PER_HOUR = 10
 _UPSERT_ATTEMPTS = 3
@@ -197,31 +191,14 @@ def list_app_devices(
     """One page of an app's devices. The cursor only names a device id: the partition is
     always the app in the path, so no cursor can page into another app."""
     require_app_access(principal, app_id, SCOPE_CONFIG)
-    after = _decode_cursor(cursor) if cursor is not None else None
+    after = decode_cursor(cursor, "d", _DEVICE_ID) if cursor is not None else None
     page, last = registry.page_of_app(app_id, limit=limit, after=after)
     devices = [_to_device(record) for record in page]
-    next_cursor = _encode_cursor(last) if last is not None else None
+    next_cursor = encode_cursor("d", last) if last is not None else None
     app = apps.get(app_id, fields=["device_count"])
     if app is None:
         raise NotFoundError(f"app {app_id} does not exist")
     return AppDevicesResponse(devices=devices, total=app.device_count, next_cursor=next_cursor)
-
-
-def _encode_cursor(device_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"d": device_id}).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        device_id = value["d"]
-    except (ValueError, binascii.Error, KeyError, TypeError):
-        raise BadRequestError(
-            "cursor is not one this API returned", code="invalid_cursor"
-        ) from None
-    if not isinstance(device_id, str) or not _DEVICE_ID.match(device_id):
-        raise BadRequestError("cursor is not one this API returned", code="invalid_cursor")
-    return device_id
 
 
 def list_account_devices(principal: Principal) -> AccountDevicesResponse:

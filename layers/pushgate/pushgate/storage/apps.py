@@ -1,14 +1,14 @@
 """The Apps table's tenant apps: one item per app, `App` in and out.
 
 Key: `<app_id>` (a gateway instance's tenant app is `takos:<tenant>`; enrolments share the
-table under `instance#<name>`, see `pushgate.storage.instances`). `device_count` is changed
-with atomic ADDs by the device registry (`pushgate.storage.devices`), so writes here name
-their fields and never put the whole item back.
+table under `instance#<name>`, see `pushgate.storage.instances`, and `page` skips them).
+`device_count` is changed with atomic ADDs by the device registry (`pushgate.storage.devices`),
+so writes here name their fields and never put the whole item back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -22,6 +22,7 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from pushgate.storage.base import WriteConflictError, is_condition_failure, table_meta
+from pushgate.storage.instances import INSTANCE_KEY_PREFIX
 
 
 class AppRecord(Model):
@@ -143,6 +144,35 @@ def get(
     except AppRecord.DoesNotExist:
         return None
     return _app(record)
+
+
+def get_many(app_ids: Iterable[str], *, fields: Sequence[str]) -> dict[str, App]:
+    """The apps that exist among `app_ids` (only `fields`), by id: one BatchGetItem per 100."""
+    keys = sorted(set(app_ids))
+    if not keys:
+        return {}
+    attributes = sorted({"app_id", *fields})
+    return {
+        record.app_id: _app(record)
+        for record in AppRecord.batch_get(keys, attributes_to_get=attributes)
+    }
+
+
+def page(*, limit: int, after: str | None, fields: Sequence[str]) -> tuple[list[App], str | None]:
+    """Up to `limit` apps (only `fields`) after the app id `after`, and the app id to continue
+    after (None when no app follows). The order is the table's (a Scan: stable, but not
+    alphabetical); enrolments sharing the table are filtered out. One more app than asked for
+    is read, so a full last page says there is no next one."""
+    start = {"app_id": {"S": after}} if after is not None else None
+    scan = AppRecord.scan(
+        ~AppRecord.app_id.startswith(INSTANCE_KEY_PREFIX),
+        limit=limit + 1,
+        last_evaluated_key=start,
+        attributes_to_get=sorted({"app_id", *fields}),
+    )
+    found = [_app(record) for record in scan]
+    more = len(found) > limit
+    return found[:limit], (found[limit - 1].app_id if more else None)
 
 
 def write(app_id: str, change: AppChange, expect: AppExpectation | None = None) -> App:

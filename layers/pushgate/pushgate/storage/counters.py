@@ -2,7 +2,8 @@
 
 Keys: `quota#<app_id>#<YYYY-MM-DD>` counts an app's notifications for one UTC day;
 `regrate#<app_id>#<owner>#<user_id>` holds one user's registrations in the last hour.
-(`wellknown#<domain>` items share the table: `pushgate.storage.wellknown`.)
+(`wellknown#<domain>` items share the table: `pushgate.storage.wellknown`; so do the hourly
+delivery outcomes `stats#<app_id>#<hour>`: `pushgate.storage.delivery_stats`.)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Iterable
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
@@ -39,6 +41,17 @@ def read_count(key: str) -> int:
         return int(CounterRecord.get(key, attributes_to_get=["count"]).count)
     except CounterRecord.DoesNotExist:
         return 0
+
+
+def read_counts(keys: Iterable[str]) -> dict[str, int]:
+    """Several counters' values by key (0 for those that do not exist), one BatchGetItem per
+    100 keys."""
+    wanted = sorted(set(keys))
+    counts = dict.fromkeys(wanted, 0)
+    if wanted:
+        for record in CounterRecord.batch_get(wanted, attributes_to_get=["counter_key", "count"]):
+            counts[record.counter_key] = int(record.count or 0)
+    return counts
 
 
 class RateWindowRecord(Model):

@@ -3,6 +3,8 @@
 Key: `instance#<name>` (app ids cannot contain `#`, so an enrolment never shares a key with an
 app). `version` grows with every enrolment change; `bound_version` is the version last copied
 to the instance's tenant app (enabled, quota), so requests re-sync the app only after a change.
+Only enrolments have an `instance` attribute: the sparse GSI `instances` holds them alone, so
+listing them never reads the apps.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from pushgate.storage.base import conditional, table_meta
@@ -19,6 +22,14 @@ INSTANCE_KEY_PREFIX = "instance#"
 
 def instance_key(name: str) -> str:
     return f"{INSTANCE_KEY_PREFIX}{name}"
+
+
+class InstancesIndex(GlobalSecondaryIndex["InstanceRecord"]):
+    class Meta:
+        index_name = "instances"
+        projection = AllProjection()
+
+    instance = UnicodeAttribute(hash_key=True)
 
 
 class InstanceRecord(Model):
@@ -40,6 +51,8 @@ class InstanceRecord(Model):
     bound_version = NumberAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+    instances = InstancesIndex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +108,19 @@ def get(name: str) -> Instance | None:
         return _instance(InstanceRecord.get(instance_key(name), consistent_read=True))
     except InstanceRecord.DoesNotExist:
         return None
+
+
+def page(*, limit: int, after: str | None) -> tuple[list[Instance], str | None]:
+    """Up to `limit` enrolments after the instance `after`, and the instance to continue after
+    (None when none follows), in the index's order. One more than asked for is read, so a
+    full last page says there is no next one."""
+    start = None
+    if after is not None:
+        start = {"app_id": {"S": instance_key(after)}, "instance": {"S": after}}
+    scan = InstanceRecord.instances.scan(limit=limit + 1, last_evaluated_key=start)
+    found = [_instance(record) for record in scan]
+    more = len(found) > limit
+    return found[:limit], (found[limit - 1].instance if more else None)
 
 
 def put(name: str, enrolment: Enrolment, *, now: str) -> Instance:

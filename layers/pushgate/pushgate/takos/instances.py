@@ -28,9 +28,15 @@ from pushgate.settings import get_settings
 from pushgate.storage import apps
 from pushgate.storage import instances as enrolments
 from pushgate.storage.base import WriteConflictError
-from pushgate.storage.counters import daily_quota_key, read_count
+from pushgate.storage.counters import daily_quota_key, read_count, read_counts
+from pushgate.storage.cursors import decode_cursor, encode_cursor
 from pushgate.storage.instances import Enrolment, Instance, instance_key
-from pushgate.takos.models import InstancePutRequest, InstanceResponse
+from pushgate.takos.models import (
+    INSTANCE_PATTERN,
+    InstancePutRequest,
+    InstanceResponse,
+    InstancesPageResponse,
+)
 from pushgate.takos.wellknown import wellknown_url
 from pushgate.urls import UnsafeUrlError, check_outbound_url
 
@@ -38,6 +44,8 @@ _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 # What open enrolment accepts as an instance name: a DNS host name, optional port.
 _DNS_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
 _HOST_AND_PORT = re.compile(r"^[a-z0-9.-]+(?::[0-9]{1,5})?$")
+_INSTANCE = re.compile(INSTANCE_PATTERN)
+_CURSOR_KIND = "i"
 
 
 def push_secret_binding(instance: str) -> str:
@@ -112,6 +120,35 @@ def get_instance(principal: Principal, name: str) -> InstanceResponse:
     if record is None:
         raise NotFoundError(f"instance {name} is not enrolled")
     return to_response(record)
+
+
+def list_instances(
+    principal: Principal, *, limit: int, cursor: str | None
+) -> InstancesPageResponse:
+    """One page of every enrolment (admins only), each as GET /push/instances/{instance}
+    answers it; the tenant apps' counts in one BatchGetItem per table."""
+    require_admin(principal)
+    after = decode_cursor(cursor, _CURSOR_KIND, _INSTANCE) if cursor is not None else None
+    page, last = enrolments.page(limit=limit, after=after)
+    tenant_apps = [record.tenant_app_id for record in page if record.tenant_app_id]
+    day = clock.utc_day()
+    found = apps.get_many(tenant_apps, fields=["device_count"])
+    today = read_counts(daily_quota_key(app_id, day) for app_id in tenant_apps)
+    responses = []
+    for record in page:
+        app_id = record.tenant_app_id
+        app = found.get(app_id) if app_id else None
+        responses.append(
+            _response(
+                record,
+                device_count=app.device_count if app is not None else 0,
+                notifications_today=today[daily_quota_key(app_id, day)] if app_id else 0,
+            )
+        )
+    return InstancesPageResponse(
+        instances=responses,
+        next_cursor=encode_cursor(_CURSOR_KIND, last) if last is not None else None,
+    )
 
 
 def delete_instance(principal: Principal, name: str) -> None:
@@ -218,6 +255,10 @@ def to_response(record: Instance) -> InstanceResponse:
         app = apps.get(record.tenant_app_id, fields=["device_count"])
         device_count = app.device_count if app is not None else 0
         notifications_today = read_count(daily_quota_key(record.tenant_app_id, clock.utc_day()))
+    return _response(record, device_count=device_count, notifications_today=notifications_today)
+
+
+def _response(record: Instance, *, device_count: int, notifications_today: int) -> InstanceResponse:
     return InstanceResponse(
         instance=record.instance,
         domain=record.domain,

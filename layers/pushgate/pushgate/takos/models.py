@@ -223,3 +223,8 @@ class InstanceResponse(BaseModel):
     notifications_today: int
     created_at: str
     updated_at: str
+
+
+class InstancesPageResponse(BaseModel):
+    instances: list[InstanceResponse]
+    next_cursor: str | None = Field(description="For the next page; null on the last one")

@@ -1,0 +1,90 @@
+"""The hourly delivery statistics (`GET /push/stats/{app_id}`) of one deliver invocation,
+written together when its batch is done: one atomic ADD per app, however many of the batch's
+jobs were that app's (a batch of ten jobs of one app is one write, not ten).
+
+Every count is of a final outcome reached in this invocation (a redelivered job's devices that
+were already final are not tried again, so they are not counted twice). All counts of an
+invocation go to the UTC hour it finished in. A write that fails is logged and dropped: the
+deliveries and their receipts stand, and failing the batch would not bring the counts back
+(the redelivered jobs' devices are final by then, so they are skipped).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pushgate import clock
+from pushgate.observability import logger
+from pushgate.storage import delivery_stats
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class OutcomeTally:
+    """Final outcomes by app, as the jobs of one invocation reach them."""
+
+    def __init__(self) -> None:
+        self._counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self._lock = threading.Lock()  # jobs add from worker threads
+
+    def add(self, app_id: str, statuses: Iterable[str]) -> None:
+        with self._lock:
+            self._counts[app_id].update(statuses)
+
+    def take(self) -> dict[str, Counter[str]]:
+        with self._lock:
+            counts, self._counts = dict(self._counts), defaultdict(Counter)
+        return counts
+
+
+_current: contextvars.ContextVar[OutcomeTally | None] = contextvars.ContextVar(
+    "pushgate_outcome_tally", default=None
+)
+
+
+def count_outcomes(app_id: str, statuses: Iterable[str]) -> None:
+    """Count final outcomes of the app: into the invocation's tally when there is one, else
+    written at once."""
+    statuses = list(statuses)
+    if not statuses:
+        return
+    tally = _current.get()
+    if tally is not None:
+        tally.add(app_id, statuses)
+        return
+    write({app_id: Counter(statuses)})
+
+
+def write(counts: dict[str, Counter[str]]) -> None:
+    """One ADD per app into the current UTC hour."""
+    hour_start = clock.hour_start()
+    hour = clock.utc_hour(hour_start)
+    expires_at = hour_start + 3600 + delivery_stats.RETENTION_SECONDS
+    for app_id, outcomes in sorted(counts.items()):
+        if not delivery_stats.add(app_id, hour, outcomes, expires_at=expires_at):
+            logger.error(
+                "delivery statistics could not be written; these counts are lost",
+                extra={"app_id": app_id, "outcomes": sum(outcomes.values())},
+            )
+
+
+def tallying_outcomes(handler: Handler) -> Handler:
+    """Wraps an SQS batch handler: the outcomes its records reach are counted together and
+    written after the batch (also when the handler raised)."""
+
+    @functools.wraps(handler)
+    def wrapper(event: dict[str, Any], context: Any) -> Any:
+        tally = OutcomeTally()
+        token = _current.set(tally)
+        try:
+            return handler(event, context)
+        finally:
+            _current.reset(token)
+            write(tally.take())
+
+    return wrapper
