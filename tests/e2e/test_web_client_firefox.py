@@ -291,3 +291,60 @@ def test_firefox_acks_a_corrupted_message_with_decryption_failed_and_the_check_f
     assert mozpush.wait_for_ack(version, timeout=30).code == ACK_DECRYPTION_ERROR
     with pytest.raises(AssertionError, match="could not decrypt"):
         assert_decrypted(mozpush, version)
+
+
+def test_firefox_clicking_the_body_opens_the_payloads_url(api, subscribed, firefox, mozpush):
+    target = f"{subscribed.page_origin}/?opened={uuid.uuid4().hex[:8]}"
+    tabs = len(firefox.marionette.window_handles)
+    notification_id = send(
+        api,
+        subscribed.app_id,
+        user_id=subscribed.user_id,
+        title="Open me",
+        body="on a click",
+        collapse_key="open-me",
+        url=target,
+    )
+    wait_final(api, subscribed.app_id, notification_id)
+    firefox.wait_for_notification("open-me")
+
+    firefox.click_notification("Open me")
+    deadline = time.monotonic() + 20
+    while len(firefox.marionette.window_handles) == tabs and time.monotonic() < deadline:
+        time.sleep(0.2)
+    opened = firefox.marionette.window_handles[-1]
+    firefox.marionette.switch_to_window(opened)
+    try:
+        url = firefox.marionette.get_url()
+    finally:
+        firefox.marionette.close()
+        firefox.marionette.switch_to_window(firefox.marionette.window_handles[0])
+
+    assert len(firefox.marionette.window_handles) == tabs
+    assert url == target
+    assert [n for n in firefox.notifications() if n["tag"] == "open-me"] == []  # closed
+
+
+@pytest.mark.parametrize(
+    ("body", "case"),
+    [(b"", "payload-less"), (b"\xff not JSON", "unparsable")],
+)
+def test_firefox_worker_shows_a_generic_notification_for_an_unreadable_push(
+    subscribed, firefox, mozpush, body, case
+):
+    from pushgate.crypto import SubscriptionKeys, encrypt
+
+    keys = SubscriptionKeys.parse(**subscribed.subscription["keys"])
+    before = sum(1 for n in firefox.notifications() if n["title"] == "New notification")
+
+    version = mozpush.send_raw(subscribed.channel, encrypt(body, keys) if body else b"")
+    assert_decrypted(mozpush, version)
+    deadline = time.monotonic() + 20
+    while True:
+        generic = [n for n in firefox.notifications() if n["title"] == "New notification"]
+        if len(generic) > before or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+
+    assert len(generic) == before + 1, case
+    assert (generic[-1]["body"], generic[-1]["data"]) == ("", {})
