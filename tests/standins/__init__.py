@@ -24,6 +24,11 @@ body rules; 40018), and taps an `http` one as the ntfy Android app would:
         (message,) = ntfy.messages("pg_alice")
         assert ntfy.tap(message, "Approve").status_code == 200
 
+`MozillaPushStandin` is Mozilla's push service for a real Firefox: the WebSocket protocol
+Firefox's push client speaks (hello, register, notification, ack, nack) on `ws_url`, and
+autopush's HTTP checks (VAPID, TTL, Content-Encoding, 4096 bytes) on its endpoints; it
+records the browser's acks, so a test sees a decryption failure (code 101).
+
 Scripts: an outcome string/status answered every time, or `always`, `fail_first`,
 `sequence`. "reset" drops the connection (HTTP/1.1) or resets the stream (HTTP/2).
 `tests.standins.reference` builds correct requests without pushgate's code.
@@ -37,6 +42,7 @@ encrypts), built on `pushgate.crypto`'s constants and ES256 check, and all use
 from tests.standins._script import OK, RESET, Script, Step, always, fail_first, sequence
 from tests.standins._server import Rejection, Request, Response, StandinServer
 from tests.standins.fcm import FcmMessage, FcmStandin, make_service_account
+from tests.standins.mozpush import MozillaPushStandin, MozPush
 from tests.standins.ntfy import NtfyAdminCall, NtfyMessage, NtfyStandin
 from tests.standins.ntfy_users import NtfyGrant, NtfyToken, NtfyUser
 from tests.standins.webpush import PushMessage, WebPushStandin, subscription_id
@@ -46,6 +52,8 @@ __all__ = [
     "RESET",
     "FcmMessage",
     "FcmStandin",
+    "MozPush",
+    "MozillaPushStandin",
     "NtfyAdminCall",
     "NtfyGrant",
     "NtfyMessage",

@@ -11,7 +11,7 @@ import ssl
 import struct
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -115,6 +115,7 @@ class DeliveryRecord(Protocol):
 
 
 RecordT = TypeVar("RecordT", bound=DeliveryRecord)
+T = TypeVar("T")
 
 
 class StandinServer(Generic[RecordT]):
@@ -286,6 +287,20 @@ class StandinServer(Generic[RecordT]):
     def now(self) -> float:
         return self._now()
 
+    async def started(self) -> None:
+        """Runs on the server's loop once the port is bound, before `start()` returns: where
+        a subclass starts what it serves beside HTTP (the Mozilla push stand-in's WebSocket)."""
+
+    async def stopping(self) -> None:
+        """Runs on the server's loop when it stops, before its connections are closed."""
+
+    def run_on_loop(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run `coroutine` on the server's loop from another thread and wait for its result."""
+        if self._loop is None:
+            coroutine.close()
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
     def _record(self, record: RecordT) -> None:
         self._received.append(record)
 
@@ -316,10 +331,12 @@ class StandinServer(Generic[RecordT]):
             limit=READ_CHUNK,
         )
         self._port = server.sockets[0].getsockname()[1]
-        ready.set()
         try:
+            await self.started()
+            ready.set()
             await self._stopping.wait()
         finally:
+            await self.stopping()
             server.close()
             for writer in list(self._writers):
                 writer.transport.abort()
