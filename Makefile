@@ -39,7 +39,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+BROWSERS := /usr/bin/chromium /usr/bin/firefox-esr
+
 test: venv lint
+	@for browser in $(BROWSERS); do test -x $$browser || missing=1; done; \
+	  if [ -n "$$missing" ]; then echo "browser tests skipped: apt-get install chromium chromium-driver firefox-esr (.ci/run does, as root)"; fi
 	$(PY) -m pytest -n 2 --dist loadgroup
 	$(MAKE) --no-print-directory sam-validate sam-build-check
 

@@ -26,6 +26,7 @@ from local.apigw import (
 )
 from local.errors import InvocationError
 from local.issuer import DevIssuer, DevIssuers, TokenRequestError
+from local.oidc import AuthorizationServer
 
 __all__ = ["LocalApi", "LocalHttpServer"]
 
@@ -61,11 +62,20 @@ class LocalApi:
     """Answers one request: `/_local/*` from the issuer, anything else through the router
     to a function, the way API Gateway would."""
 
-    def __init__(self, *, router: Router, invoke: Invoke, issuers: DevIssuers, api_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        router: Router,
+        invoke: Invoke,
+        issuers: DevIssuers,
+        api_id: str,
+        sign_in: AuthorizationServer | None = None,
+    ) -> None:
         self.router = router
         self._invoke = invoke
         self._issuers = issuers
         self._api_id = api_id
+        self._sign_in = sign_in
 
     def handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
         if request.raw_path.startswith("/_local/"):
@@ -98,20 +108,25 @@ class LocalApi:
 
     def _local(self, request: HttpRequest) -> HttpResponse:
         path, method = request.raw_path, request.method.upper()
-        endpoints: dict[str, tuple[str, Callable[[], HttpResponse]]] = {
-            "/_local/token": ("POST", lambda: self._token(request)),
-            "/_local/health": ("GET", lambda: _json(200, {"status": "ok"})),
+        endpoints: dict[str, dict[str, Callable[[], HttpResponse]]] = {
+            "/_local/token": {"POST": lambda: self._token(request)},
+            "/_local/health": {"GET": lambda: _json(200, {"status": "ok"})},
         }
         for issuer in self._issuers:
             endpoints.update(_issuer_endpoints(issuer))
+        if self._sign_in is not None:
+            endpoints.update(_sign_in_endpoints(self._sign_in, request))
         if path not in endpoints:
             return error_response(404, "not_found", f"no route for {method} {path}")
-        allowed, answer = endpoints[path]
-        if method != allowed and not (method == "HEAD" and allowed == "GET"):
+        methods = endpoints[path]
+        if method == "HEAD" and "GET" in methods:
+            method = "GET"
+        if method not in methods:
+            allowed = ", ".join(methods)
             response = error_response(405, "method_not_allowed", f"use {allowed} {path}")
             response.headers.append(("allow", allowed))
             return response
-        return answer()
+        return methods[method]()
 
     def _token(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -120,13 +135,28 @@ class LocalApi:
             return error_response(400, "invalid_request", str(exc))
 
 
-def _issuer_endpoints(issuer: DevIssuer) -> dict[str, tuple[str, Callable[[], HttpResponse]]]:
+def _issuer_endpoints(issuer: DevIssuer) -> dict[str, dict[str, Callable[[], HttpResponse]]]:
     """An issuer's JWKS and discovery document, under its own path."""
     base = urlsplit(issuer.issuer_url).path
     discovery = {"issuer": issuer.issuer_url, "jwks_uri": issuer.jwks_url}
     return {
-        f"{base}/jwks.json": ("GET", lambda: _json(200, issuer.jwks)),
-        f"{base}/.well-known/openid-configuration": ("GET", lambda: _json(200, discovery)),
+        f"{base}/jwks.json": {"GET": lambda: _json(200, issuer.jwks)},
+        f"{base}/.well-known/openid-configuration": {"GET": lambda: _json(200, discovery)},
+    }
+
+
+def _sign_in_endpoints(
+    server: AuthorizationServer, request: HttpRequest
+) -> dict[str, dict[str, Callable[[], HttpResponse]]]:
+    """The browser sign-in of the issuer that has one: its discovery document names them."""
+    base = urlsplit(server.issuer.issuer_url).path
+    return {
+        f"{base}/.well-known/openid-configuration": {"GET": lambda: _json(200, server.discovery)},
+        f"{base}/authorize": {
+            "GET": lambda: server.authorize(request),
+            "POST": lambda: server.authorize(request),
+        },
+        f"{base}/oauth/token": {"POST": lambda: server.token(request)},
     }
 
 

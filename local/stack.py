@@ -21,6 +21,7 @@ from local.cfn import REGION, Resolver, load_template
 from local.emulator import EmulatorServer
 from local.errors import LocalStackError, PortInUseError
 from local.issuer import DEFAULT_TTL, DevIssuer, DevIssuers
+from local.oidc import DEFAULT_CLIENT_ID, AuthorizationServer
 from local.pollers import SqsPoller
 from local.provision import Provisioner, ResourceRegistry
 from local.runtime import FunctionPool
@@ -181,6 +182,11 @@ class LocalStack:
             parameters.setdefault("TrustedIssuers", self.issuers.trusted_issuers)
         if "VapidSubject" in declared:
             parameters.setdefault("VapidSubject", LOCAL_VAPID_SUBJECT)
+        if "ConsoleIssuer" in declared:
+            parameters.setdefault("ConsoleIssuer", self.issuer_url)
+        client_id = parameters.get("ConsoleClientId") or (
+            declared.get("ConsoleClientId", {}).get("Default") or DEFAULT_CLIENT_ID
+        )
         provisioner = Provisioner(
             template,
             client=self.client,
@@ -216,6 +222,7 @@ class LocalStack:
             invoke=self.invoke,
             issuers=self.issuers,
             api_id=str(api_ids[0]) if api_ids else "local",
+            sign_in=AuthorizationServer(self.issuers.default, client_id=client_id),
         )
         self._http = LocalHttpServer(http_socket, api)
         self._http_thread = threading.Thread(
