@@ -65,8 +65,10 @@ def main() -> int:
         return 0
     problems = drift()
     for problem in problems:
-        print(f"functions/console/bundle/{problem}; run `python -m scripts.console_bundle --write`",
-              file=sys.stderr)
+        print(
+            f"functions/console/bundle/{problem}; run `python -m scripts.console_bundle --write`",
+            file=sys.stderr,
+        )
     return 1 if problems else 0
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from pushgate.api import create_handler, create_resolver
 from pushgate.console import ConsoleRequest, answer_console, answer_page, not_allowed
 
