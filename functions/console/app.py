@@ -1,6 +1,6 @@
 """Console function: the web console (a single-page app) and its configuration, the root page,
 pushgate's own API browser at /docs, and the OpenAPI document. It takes no bearer token (the
-console calls the API with its user's token), so it loads no JWT code and no AWS client."""
+console calls the API with its user's token) and calls no AWS service: no JWT code, no grant."""
 
 from __future__ import annotations
 
