@@ -118,7 +118,9 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
         }
     ),
     # Static files and its configuration: the resolver, settings, nothing of the domain.
-    "console": frozenset({"api", "console", "errors", "observability", "settings", "vapid_subject"}),
+    "console": frozenset(
+        {"api", "console", "errors", "observability", "settings", "vapid_subject"}
+    ),
     "approval_timeouts": frozenset(
         {
             "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices", "errors",

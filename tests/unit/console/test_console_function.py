@@ -180,6 +180,7 @@ def test_console_config_comes_from_the_environment(invoke):
         "api_base": "http://127.0.0.1:3000",
         "redirect_uri": "http://127.0.0.1:3000/console/",
         "managed_ntfy": False,
+        "web_client": (FUNCTION / "bundle/web/pushgate.js").is_file(),
     }
 
 

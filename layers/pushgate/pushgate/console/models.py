@@ -11,3 +11,6 @@ class ConsoleConfigResponse(BaseModel):
     api_base: str = Field(description="The API's URL, no trailing slash")
     redirect_uri: str = Field(description="Where the issuer sends the browser back: {api}/console/")
     managed_ntfy: bool = Field(description="Whether users can have private ntfy channels here")
+    web_client: bool = Field(
+        description="Whether the web client (clients/web/) is packaged: /console/lib/pushgate.js"
+    )

@@ -18,6 +18,7 @@ from pushgate.settings import get_settings
 
 READ_METHODS = ("GET", "HEAD")
 CONFIG = CONSOLE + "config.json"
+WEB_CLIENT = CONSOLE + "lib/pushgate.js"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +83,11 @@ def answer_console(function_dir: Path, request: ConsoleRequest) -> Response:
         location = CONSOLE + (f"?{request.query}" if request.query else "")
         return Response(status_code=308, headers=_headers(Location=location), body="")
     if request.path == CONFIG:
-        return _config_response(request)
+        return _config_response(function_dir, request)
     return file_response(load_site(function_dir).console_file(request.path), request)
 
 
-def console_config(request: ConsoleRequest) -> ConsoleConfigResponse:
+def console_config(function_dir: Path, request: ConsoleRequest) -> ConsoleConfigResponse:
     settings = get_settings()
     api_base = (settings.public_api_url or request.origin).rstrip("/")
     return ConsoleConfigResponse(
@@ -95,11 +96,12 @@ def console_config(request: ConsoleRequest) -> ConsoleConfigResponse:
         api_base=api_base,
         redirect_uri=api_base + CONSOLE,
         managed_ntfy=bool(settings.ntfy_server_url),
+        web_client=WEB_CLIENT in load_site(function_dir).paths,
     )
 
 
-def _config_response(request: ConsoleRequest) -> Response:
-    body = console_config(request).model_dump_json()
+def _config_response(function_dir: Path, request: ConsoleRequest) -> Response:
+    body = console_config(function_dir, request).model_dump_json()
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,

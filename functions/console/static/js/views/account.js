@@ -24,10 +24,16 @@ function subscribeCard(context, apps, reload) {
     apps.length ? field("App", { tag: "select", name: "app" }, null, choices) : field("App id", { name: "app", required: true }),
     submit,
   );
-  const load = () => import(WEB_CLIENT).catch(() => {
-    throw new Error("this deployment's console carries no web client (clients/web/ is not packaged)");
-  });
-  load().then(async (client) => replace(state, `Notification permission: ${await client.permissionState()}.`), () => replace(state));
+  const load = () => {
+    if (!config.web_client) return Promise.reject(new Error("this deployment's console carries no web client (clients/web/ is not packaged)"));
+    return import(WEB_CLIENT);
+  };
+  if (config.web_client) {
+    load().then(async (client) => replace(state, `Notification permission: ${await client.permissionState()}.`), (error) => replace(state, errorBox(error)));
+  } else {
+    submit.disabled = true;
+    replace(state, "This deployment's console carries no web client, so it cannot subscribe this browser.");
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const appId = String(new FormData(form).get("app")).trim();
