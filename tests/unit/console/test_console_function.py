@@ -15,6 +15,7 @@ import pytest
 from local.apigw import HttpRequest, build_event
 from local.context import LambdaContext
 from local.template import HttpRoute
+from pushgate.console import content_security_policy
 from pushgate.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -107,8 +108,6 @@ def test_console_sends_a_strict_csp_and_hardening_headers_with_every_file(invoke
     ],
 )
 def test_console_csp_connects_only_to_its_own_origin_and_the_issuers(issuer, connect):
-    from pushgate.console import content_security_policy
-
     directives = content_security_policy(issuer).split("; ")
 
     assert [d for d in directives if d.startswith("connect-src")] == [connect]

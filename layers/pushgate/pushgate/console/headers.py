@@ -11,8 +11,8 @@ from pushgate.observability import logger
 
 # scheme://host[:port] and nothing a policy could be extended with (spaces, quotes, `;`, `,`).
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
-_FIXED_DIRECTIVES = (
-    "default-src 'self'",
+# Everything from this origin only; what is not named falls back to default-src.
+_DIRECTIVES_AFTER_CONNECT = (
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self'",
@@ -39,8 +39,10 @@ def issuer_origin(issuer: str) -> str | None:
 
 
 def content_security_policy(issuer: str) -> str:
+    """No inline script or style, nothing from elsewhere, never framed; the one other origin
+    the console may connect to is its sign-in issuer's (discovery and the token endpoint)."""
     connect = " ".join(filter(None, ("connect-src 'self'", issuer_origin(issuer))))
-    return "; ".join((*_FIXED_DIRECTIVES[:1], connect, *_FIXED_DIRECTIVES[1:]))
+    return "; ".join(("default-src 'self'", connect, *_DIRECTIVES_AFTER_CONNECT))
 
 
 def security_headers(issuer: str) -> dict[str, str]:
