@@ -127,8 +127,10 @@ class _CompiledRoute:
             value = parts[index] if index < len(parts) else None
             if kind == _GREEDY:
                 rest = parts[index:]
-                # {proxy+} takes the rest of the path, which must not be empty.
-                if not any(rest):
+                # {proxy+} takes the rest of the path: at least a trailing slash (API Gateway
+                # routes `/console/` to `GET /console/{proxy+}`, and accepts no route path
+                # ending in `/`), never nothing at all (`/console`).
+                if not rest:
                     return None
                 parameters[text] = unquote("/".join(rest))
                 return parameters

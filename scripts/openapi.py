@@ -1,6 +1,7 @@
 """Generates openapi.json, the OpenAPI 3.1 document of every HTTP function, from the code.
 
-`python -m scripts.openapi --write` regenerates it; without `--write` it exits 1 when the
+`python -m scripts.openapi --write` regenerates it (and the console function's copy,
+scripts/console_bundle.py); without `--write` it exits 1 when the
 committed document has drifted from the code (the test suite runs the same comparison).
 """
 
@@ -12,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from scripts import console_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / "openapi.json"
@@ -68,6 +71,8 @@ def main() -> int:
     if args.write:
         DOCUMENT.write_text(text)
         print(f"wrote {DOCUMENT.relative_to(ROOT)}")
+        # The console function serves the document from its own folder (/openapi.json).
+        console_bundle.write()
         return 0
     if not DOCUMENT.exists() or DOCUMENT.read_text() != text:
         print("openapi.json has drifted from the code; run `make openapi`", file=sys.stderr)

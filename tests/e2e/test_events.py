@@ -47,6 +47,12 @@ EXPECTED = {
     "takos-webhook": {401},
     "takos-events": {401},
     "instances-delete": {204},
+    # The console's pages: no token.
+    "console-home": {200},
+    "console-redirect": {308},
+    "console-file": {200},
+    "console-docs": {200},
+    "console-openapi": {200},
 }
 
 

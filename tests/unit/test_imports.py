@@ -15,7 +15,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 WORKERS = ("approval_timeouts", "deliver", "ntfy_cleanup", "receipts")
-HTTP_FUNCTIONS = ("approvals", "config", "decisions", "ntfy", "register", "send", "unregister")
+HTTP_FUNCTIONS = (
+    "approvals",
+    "config",
+    "console",
+    "decisions",
+    "ntfy",
+    "register",
+    "send",
+    "unregister",
+)
 NOT_IN_WORKERS = (
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.parser",
@@ -107,6 +116,10 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "queues", "rate_limits", "receipts", "retry_policy", "sealing", "settings", "storage",
             "takos", "urls", "vapid_subject",
         }
+    ),
+    # Static files and its configuration: the resolver, settings, nothing of the domain.
+    "console": frozenset(
+        {"api", "console", "errors", "observability", "settings", "vapid_subject"}
     ),
     "approval_timeouts": frozenset(
         {
@@ -210,3 +223,11 @@ def test_imports_the_decisions_function_loads_no_token_verifier():
     modules = _modules_loaded_by("decisions")
 
     assert _under(modules, ("jwt", "pushgate.auth.tokens")) == []
+
+
+def test_imports_the_console_function_loads_no_token_verifier_and_no_domain():
+    """It takes no bearer token (the console's browser code sends the user's to the API):
+    no PyJWT, no token verifier, no storage."""
+    modules = _modules_loaded_by("console")
+
+    assert _under(modules, ("jwt", "pushgate.auth", "pushgate.storage", "pynamodb")) == []

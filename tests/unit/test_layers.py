@@ -51,7 +51,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pushgate.approvals",
     ),
     # entry points: the HTTP resolver and its parameters, the SQS worker
-    ("pushgate.api", "pushgate.params", "pushgate.worker"),
+    ("pushgate.api", "pushgate.params", "pushgate.worker", "pushgate.console"),
     # the Lambda functions
     ("functions",),
 )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
+from local.cfn import load_template
+from local.template import read_http_routes
 from scripts import openapi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,15 +21,28 @@ def test_openapi_document_is_openapi_3_1():
     assert json.loads((ROOT / "openapi.json").read_text())["openapi"].startswith("3.1")
 
 
+# The console function's pages and files (/, /console/*, /docs, /openapi.json) are not API
+# operations: the document describes the JSON API only.
+PAGE_FUNCTIONS = {"ConsoleFunction"}
+
+
 def _template_routes() -> set[tuple[str, str]]:
-    text = (ROOT / "template.yaml").read_text()
-    found = re.findall(
-        r"Type: HttpApi\s+Properties:\s+ApiId: [^\n]+\s+Method: (\w+)\s+Path: (\S+)", text
-    )
-    return {(method.lower(), path) for method, path in found}
+    template = load_template(ROOT / "template.yaml")
+    return {
+        (route.method.lower(), route.path)
+        for route in read_http_routes(template["Resources"])
+        if route.function_id not in PAGE_FUNCTIONS
+    }
 
 
 def test_openapi_document_covers_exactly_the_template_routes():
     document = json.loads((ROOT / "openapi.json").read_text())
     documented = {(method, path) for path, item in document["paths"].items() for method in item}
     assert documented == _template_routes()
+
+
+def test_openapi_document_leaves_out_the_console_pages():
+    document = json.loads((ROOT / "openapi.json").read_text())
+
+    assert [path for path in document["paths"] if path in {"/", "/docs", "/openapi.json"}] == []
+    assert [path for path in document["paths"] if path.startswith("/console")] == []

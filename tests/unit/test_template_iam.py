@@ -193,6 +193,7 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("sqs:SendMessage*", "ReceiptQueue"): None,
         ("sqs:SendMessage*", "DeliveryQueue"): None,
     },
+    "ConsoleFunction": {},  # static files and its configuration: logs only
     "NtfyCleanupFunction": {
         ("dynamodb:UpdateItem", "AppsTable"): [
             {"ForAllValues:StringEquals": {"dynamodb:Attributes": DEVICE_COUNT}}
@@ -367,3 +368,12 @@ def test_template_reserves_worker_concurrency_only_when_asked(function, paramete
         "Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]
     }
     assert expanded["Parameters"][parameter]["Default"] == 0
+
+
+def test_template_gives_the_console_function_logs_and_nothing_else() -> None:
+    role = _expanded()["Resources"]["ConsoleFunctionRole"]["Properties"]
+
+    assert role["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ]
+    assert "Policies" not in role

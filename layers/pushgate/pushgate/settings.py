@@ -153,6 +153,10 @@ class Settings(BaseModel):
     # Where the HTTP API is reached from outside (no trailing slash): approval pushes carry
     # decision URLs under it. The template sets the API's own endpoint, or PublicApiUrl.
     public_api_url: str = Field("", alias="PUSHGATE_PUBLIC_API_URL")
+    # The console's sign-in (pushgate.console): the OpenID Connect issuer it uses (empty: the
+    # console cannot sign in) and its public client id there.
+    console_issuer: str = Field("", alias="PUSHGATE_CONSOLE_ISSUER")
+    console_client_id: str = Field("pushgate-console", alias="PUSHGATE_CONSOLE_CLIENT_ID")
     # Test hook (pushgate.delivery.faults): honoured only with PUSHGATE_LOCAL=1.
     fault_crash_rate: float = Field(0.0, ge=0, le=1, alias="PUSHGATE_FAULT_CRASH_RATE")
 

@@ -51,8 +51,12 @@ def test_router_decodes_path_parameters() -> None:
     assert match[1] == {"proxy": "a b/c"}
 
 
-def test_router_needs_a_non_empty_greedy_segment() -> None:
-    assert _route_key("GET", "/files/") is None
+def test_router_lets_a_greedy_segment_take_a_bare_trailing_slash_but_not_nothing() -> None:
+    match = Router(ROUTES).match("GET", "/files/")
+
+    assert match is not None
+    assert (match[0].route_key, match[1]) == ("GET /files/{proxy+}", {"proxy": ""})
+    assert _route_key("GET", "/files") is None
 
 
 def test_router_matches_every_segment() -> None:
