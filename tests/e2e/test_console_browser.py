@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 
-from local.cfn import load_template
-from local.template import read_http_routes
 from tests.standins import NtfyStandin
 from tests.standins.webhook import WebhookReceiver
 
@@ -45,24 +43,6 @@ FLAGS = [
     "--disable-sync",
 ]
 TEST_TITLE = "Test from the pushgate console"
-
-
-def _routes() -> set[str]:
-    template = load_template(REPO / "template.yaml")
-    return {route.route_key for route in read_http_routes(template["Resources"])}
-
-
-def _needs(route: str, part: str) -> pytest.MarkDecorator:
-    """Skips a flow until the route it needs is in the template (another part of issue 17
-    adds it; the lead removes these marks at merge)."""
-    return pytest.mark.skipif(
-        route not in _routes(), reason=f"needs {route} ({part}), not in this branch yet"
-    )
-
-
-NEEDS_STATS = _needs("GET /push/stats/{app_id}", "issue 17 part B")
-NEEDS_APPS = _needs("GET /push/apps", "issue 17 part B")
-NEEDS_INSTANCES = _needs("GET /push/instances", "issue 17 part B")
 
 
 class BrowserErrors:
@@ -217,7 +197,6 @@ def test_console_sign_in_form_works_by_keyboard_alone(page, api):
     assert page.get_by_text("Signed in as").inner_text() == "Signed in as ops"
 
 
-@NEEDS_STATS
 def test_console_enables_an_app_and_sets_its_webhook_and_quota(page, api, webhook):
     app_id = f"app-{uuid.uuid4().hex[:12]}"
     created = api.request("PATCH", f"/push/config/{app_id}", api.admin, json={"enabled": False})
@@ -305,7 +284,6 @@ def test_console_shows_the_apis_error_message(page, api, errors):
     assert alert.inner_text() == "no such notification"
 
 
-@NEEDS_APPS
 def test_console_lists_the_apps_for_an_operator(page, api):
     api.new_app()
     sign_in(page, api, "/console/")
@@ -319,7 +297,6 @@ def test_console_lists_the_apps_for_an_operator(page, api):
     assert page.get_by_role("columnheader").all_inner_texts()[:3] == ["App", "Push", "Daily quota"]
 
 
-@NEEDS_INSTANCES
 def test_console_enrols_lists_and_removes_a_gateway_instance(page, api):
     instance = f"gw-{uuid.uuid4().hex[:8]}.example"
     sign_in(page, api, "/console/instances")
