@@ -75,6 +75,7 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:UpdateItem", "CountersTable"): None,
         ("dynamodb:GetItem", "NotificationsTable"): None,
         ("dynamodb:PutItem", "NotificationsTable"): None,
+        ("dynamodb:BatchGetItem", "NotificationsTable"): None,  # a status's interactions
         ("dynamodb:GetItem", "IdempotencyTable"): None,
         ("dynamodb:PutItem", "IdempotencyTable"): None,
         ("dynamodb:UpdateItem", "IdempotencyTable"): None,
@@ -102,7 +103,7 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("sqs:SendMessage*", "ReceiptQueue"): None,
         ("secretsmanager:GetSecretValue", "FcmCredentialsSecretArn"): None,  # when set
         ("secretsmanager:GetSecretValue", "NtfyPublishTokenSecretArn"): None,  # when set
-        ("kms:GenerateMac", "TokenHashKey"): None,  # approvals' decision-token keys
+        ("kms:GenerateMac", "TokenHashKey"): None,  # decision-token keys, interactions' key
     },
     "ReceiptsFunction": {
         ("dynamodb:GetItem", "AppsTable"): None,
@@ -174,6 +175,16 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("kms:GenerateMac", "TokenHashKey"): None,
         ("sqs:SendMessage*", "ReceiptQueue"): None,
         ("sqs:SendMessage*", "DeliveryQueue"): None,
+    },
+    "InteractionsFunction": {
+        ("dynamodb:GetItem", "NotificationsTable"): None,
+        ("dynamodb:UpdateItem", "NotificationsTable"): None,
+        ("dynamodb:GetItem", "CountersTable"): None,
+        ("dynamodb:PutItem", "CountersTable"): None,
+        ("dynamodb:GetItem", "AppsTable"): None,
+        ("dynamodb:GetItem", "DevicesTable"): None,
+        ("kms:GenerateMac", "TokenHashKey"): None,
+        ("sqs:SendMessage*", "ReceiptQueue"): None,
     },
     "ApprovalTimeoutsFunction": {
         ("dynamodb:GetItem", "ApprovalsTable"): None,
@@ -334,12 +345,20 @@ def test_template_throttles_each_unauthenticated_route() -> None:
         "ThrottlingRateLimit": {"Ref": "PublicRouteRateLimit"},
     }
 
+    interaction_limits = {
+        "ThrottlingBurstLimit": {"Ref": "InteractionRouteBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "InteractionRouteRateLimit"},
+    }
+
     assert stage["RouteSettings"] == {
         "GET /push/vapid-public-key/{app_id}": limits,
         "POST /push/register": limits,
         "POST /push/webhook": limits,
         "POST /internal/push/events": limits,
         "POST /push/approvals/{approval_id}/decisions/{token}": limits,
+        # Every delivered push reports here: limits of their own, the preflight's too.
+        "POST /push/notifications/{notification_id}/interactions/{token}": interaction_limits,
+        "OPTIONS /push/notifications/{notification_id}/interactions/{token}": interaction_limits,
     }
 
 
