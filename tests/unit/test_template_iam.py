@@ -377,3 +377,22 @@ def test_template_reserves_worker_concurrency_only_when_asked(function, paramete
         "Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]
     }
     assert expanded["Parameters"][parameter]["Default"] == 0
+
+
+def test_template_leaves_cors_to_the_interactions_function():
+    """An API-wide CORS configuration would answer every route's preflight itself and drop
+    the function's headers: the interactions URLs answer CORS themselves (any origin, no
+    credentials) through an OPTIONS route of their own; every other route stays
+    same-origin."""
+    resources = _expanded()["Resources"]
+    api = resources["PushApi"]["Properties"]
+    with_options = {
+        path: item["options"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        for path, item in api["Body"]["paths"].items()
+        if "options" in item
+    }
+
+    assert "CorsConfiguration" not in api
+    assert "x-amazon-apigateway-cors" not in api["Body"]
+    assert list(with_options) == ["/push/notifications/{notification_id}/interactions/{token}"]
+    assert "${InteractionsFunction.Arn}" in with_options[next(iter(with_options))]
