@@ -60,6 +60,7 @@ def test_delivery_single_send_reaches_every_platform_once(delivery):
         assert messages[0].data["k"] == "v"
     pushes = delivery.webpush.messages(subscription)
     assert len(pushes) == 1
+    interactions = pushes[0].json()["interactions"]  # tests/e2e/test_interactions.py
     assert pushes[0].json() == {
         "notification_id": notification_id,
         "title": "Hello",
@@ -69,7 +70,11 @@ def test_delivery_single_send_reaches_every_platform_once(delivery):
         "icon": None,
         "image": None,
         "tag": "greet",
+        "interactions": interactions,
     }
+    assert interactions.startswith(
+        f"{delivery.api.stack.api_url}/push/notifications/{notification_id}/interactions/"
+    )
     published = delivery.ntfy.messages(topic)
     assert len(published) == 1
     assert published[0].request["title"] == "Hello"

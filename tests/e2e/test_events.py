@@ -29,6 +29,9 @@ EXPECTED = {
     "send-bulk": {202},
     "send-batch": {202},
     "notification-get": {404},
+    # The sample's notification id is unknown here; its preflight answers any URL alike.
+    "notification-interactions": {404},
+    "notification-interactions-preflight": {204},
     # An approval for alice (registered above); the samples' approval id is unknown here.
     "approvals-create": {201},
     "approvals-get": {404},

@@ -39,6 +39,9 @@ from pushgate.devices.service import (
     list_app_devices,
     register_device,
 )
+from pushgate.interactions import capabilities as interaction_capabilities
+from pushgate.interactions import service as interactions
+from pushgate.interactions.models import InteractionReport
 from pushgate.managed_ntfy import handler as ntfy_cleanup
 from pushgate.managed_ntfy import service as managed_ntfy_service
 from pushgate.notifications.idempotency import run_once
@@ -415,3 +418,34 @@ def test_iam_approval_functions_grants_cover_an_approvals_life(tables, own_queue
     assert _refused("ApprovalsFunction", asking, tables) == []
     assert _refused("DecisionsFunction", deciding, tables) == []
     assert _refused("ApprovalTimeoutsFunction", expiring, tables) == []
+
+
+def test_iam_interactions_and_status_grants_cover_a_reports_life(tables, own_queue, app_id):
+    """A report before the delivery's outcome (the registry names the platform), the click,
+    a repeat, and the status read that merges them."""
+    delivery_queue = own_queue("DELIVERY_QUEUE_URL")
+    own_queue("RECEIPT_QUEUE_URL")
+    update_app_config(ADMIN, app_id, AppConfigPatchRequest(webhook_url="http://127.0.0.1:9/h"))
+    with WebPushStandin() as webpush:
+        device_id = _register(app_id, "ivy", webpush.new_subscription())
+        (notification_id,) = accept(app_id, [Recipient("ivy", MessageContent(title="t", body="b"))])
+        (record,) = delivery_queue.take()
+        token = interaction_capabilities.interaction_token(
+            interaction_capabilities.notification_key(notification_id), device_id
+        )
+        with dynamodb_requests() as reporting:
+            interactions.report(notification_id, token, InteractionReport(event="displayed"))
+        asyncio.run(deliver(DeliveryJob.model_validate_json(record.body)))
+        with dynamodb_requests() as clicking:
+            interactions.report(notification_id, token, InteractionReport(event="clicked"))
+            interactions.report(notification_id, token, InteractionReport(event="clicked"))
+        with dynamodb_requests() as reading:
+            status = notification_status(
+                Principal("service", app_id, ISSUER, frozenset({"push:send"})), notification_id
+            )
+
+    assert status.deliveries[0].clicked_at is not None
+    assert {op for op, _ in reporting + clicking} >= {"GetItem", "PutItem", "UpdateItem"}
+    assert "BatchGetItem" in {op for op, _ in reading}
+    assert _refused("InteractionsFunction", reporting + clicking, tables) == []
+    assert _refused("SendFunction", reading, tables) == []

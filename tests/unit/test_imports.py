@@ -20,6 +20,7 @@ HTTP_FUNCTIONS = (
     "config",
     "console",
     "decisions",
+    "interactions",
     "ntfy",
     "register",
     "send",
@@ -49,17 +50,17 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     ),
     "deliver": frozenset(
         {
-            "approvals", "apps", "auth", "aws", "clock", "crypto", "delivery", "devices",
-            "errors", "managed_ntfy", "notifications", "observability", "outbound", "policy",
-            "providers", "queues", "rate_limits", "receipts", "retry_policy", "sealing",
-            "settings", "storage", "urls", "vapid_subject", "worker",
+            "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "delivery",
+            "devices", "errors", "interactions", "managed_ntfy", "notifications", "observability",
+            "outbound", "policy", "providers", "queues", "rate_limits", "receipts", "retry_policy",
+            "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "receipts": frozenset(
         {
-            "approvals", "apps", "audit", "auth", "aws", "clock", "errors", "notifications",
-            "observability", "outbound", "queues", "receipts", "retry_policy", "sealing",
-            "settings", "storage", "urls", "vapid_subject", "worker",
+            "approvals", "apps", "audit", "auth", "aws", "clock", "errors", "interactions",
+            "notifications", "observability", "outbound", "queues", "receipts", "retry_policy",
+            "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "register": frozenset(
@@ -72,9 +73,10 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     ),
     "send": frozenset(
         {
-            "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
-            "ids", "notifications", "observability", "outbound", "params", "policy", "queues",
-            "retry_policy", "settings", "storage", "takos", "urls", "vapid_subject",
+            "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
+            "errors", "ids", "interactions", "notifications", "observability", "outbound", "params",
+            "policy", "queues", "retry_policy", "settings", "storage", "takos", "urls",
+            "vapid_subject",
         }
     ),
     "unregister": frozenset(
@@ -87,34 +89,42 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     ),
     "ntfy": frozenset(
         {
-            "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
-            "ids", "managed_ntfy", "notifications", "observability", "outbound", "params",
-            "policy", "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage",
-            "takos", "urls", "vapid_subject",
+            "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
+            "errors", "ids", "interactions", "managed_ntfy", "notifications", "observability",
+            "outbound", "params", "policy", "queues", "rate_limits", "retry_policy", "sealing",
+            "settings", "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "ntfy_cleanup": frozenset(
         {
-            "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "ids",
-            "managed_ntfy", "notifications", "observability", "outbound", "policy", "queues",
-            "rate_limits", "retry_policy", "sealing", "settings", "storage", "urls",
-            "vapid_subject", "worker",
+            "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
+            "errors", "ids", "interactions", "managed_ntfy", "notifications", "observability",
+            "outbound", "policy", "queues", "rate_limits", "retry_policy", "sealing", "settings",
+            "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "approvals": frozenset(
         {
-            "api", "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices",
-            "errors", "ids", "managed_ntfy", "notifications", "observability", "outbound",
-            "params", "policy", "queues", "rate_limits", "receipts", "retry_policy", "sealing",
-            "settings", "storage", "takos", "urls", "vapid_subject",
+            "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
+            "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
+            "observability", "outbound", "params", "policy", "queues", "rate_limits", "receipts",
+            "retry_policy", "sealing", "settings", "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "decisions": frozenset(
         {
-            "api", "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices",
-            "errors", "ids", "managed_ntfy", "notifications", "observability", "params", "policy",
-            "queues", "rate_limits", "receipts", "retry_policy", "sealing", "settings", "storage",
-            "takos", "urls", "vapid_subject",
+            "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
+            "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
+            "observability", "params", "policy", "queues", "rate_limits", "receipts",
+            "retry_policy", "sealing", "settings", "storage", "takos", "urls", "vapid_subject",
+        }
+    ),
+    "interactions": frozenset(
+        {
+            "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
+            "errors", "ids", "interactions", "notifications", "observability", "params", "policy",
+            "queues", "rate_limits", "receipts", "retry_policy", "settings", "storage", "takos",
+            "urls", "vapid_subject",
         }
     ),
     # Static files and its configuration: the resolver, settings, nothing of the domain.
@@ -123,10 +133,10 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     ),
     "approval_timeouts": frozenset(
         {
-            "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices", "errors",
-            "ids", "managed_ntfy", "notifications", "observability", "policy", "queues",
-            "rate_limits", "receipts", "retry_policy", "sealing", "settings", "storage", "urls",
-            "vapid_subject", "worker",
+            "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
+            "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
+            "observability", "policy", "queues", "rate_limits", "receipts", "retry_policy",
+            "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
         }
     ),
 }  # fmt: skip
@@ -218,9 +228,10 @@ def test_imports_http_functions_load_no_batch_processor(function):
     assert _under(modules, NOT_IN_HTTP_FUNCTIONS) == []
 
 
-def test_imports_the_decisions_function_loads_no_token_verifier():
-    """Its one route takes no bearer token (the URL is the capability): no PyJWT at all."""
-    modules = _modules_loaded_by("decisions")
+@pytest.mark.parametrize("function", ["decisions", "interactions"])
+def test_imports_capability_url_functions_load_no_token_verifier(function):
+    """Their routes take no bearer token (the URL is the capability): no PyJWT at all."""
+    modules = _modules_loaded_by(function)
 
     assert _under(modules, ("jwt", "pushgate.auth.tokens")) == []
 

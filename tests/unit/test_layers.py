@@ -48,7 +48,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pushgate.takos",
         "pushgate.managed_ntfy",
         "pushgate.rate_limits",
+        "pushgate.capabilities",
         "pushgate.approvals",
+        "pushgate.interactions",
     ),
     # entry points: the HTTP resolver and its parameters, the SQS worker
     ("pushgate.api", "pushgate.params", "pushgate.worker", "pushgate.console"),

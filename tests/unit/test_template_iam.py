@@ -80,6 +80,7 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:UpdateItem", "CountersTable"): None,
         ("dynamodb:GetItem", "NotificationsTable"): None,
         ("dynamodb:PutItem", "NotificationsTable"): None,
+        ("dynamodb:BatchGetItem", "NotificationsTable"): None,  # a status's interactions
         ("dynamodb:GetItem", "IdempotencyTable"): None,
         ("dynamodb:PutItem", "IdempotencyTable"): None,
         ("dynamodb:UpdateItem", "IdempotencyTable"): None,
@@ -111,7 +112,7 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("sqs:SendMessage*", "ReceiptQueue"): None,
         ("secretsmanager:GetSecretValue", "FcmCredentialsSecretArn"): None,  # when set
         ("secretsmanager:GetSecretValue", "NtfyPublishTokenSecretArn"): None,  # when set
-        ("kms:GenerateMac", "TokenHashKey"): None,  # approvals' decision-token keys
+        ("kms:GenerateMac", "TokenHashKey"): None,  # decision-token keys, interactions' key
     },
     "ReceiptsFunction": {
         ("dynamodb:GetItem", "AppsTable"): None,
@@ -183,6 +184,16 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("kms:GenerateMac", "TokenHashKey"): None,
         ("sqs:SendMessage*", "ReceiptQueue"): None,
         ("sqs:SendMessage*", "DeliveryQueue"): None,
+    },
+    "InteractionsFunction": {
+        ("dynamodb:GetItem", "NotificationsTable"): None,
+        ("dynamodb:UpdateItem", "NotificationsTable"): None,
+        ("dynamodb:GetItem", "CountersTable"): None,
+        ("dynamodb:PutItem", "CountersTable"): None,
+        ("dynamodb:GetItem", "AppsTable"): None,
+        ("dynamodb:GetItem", "DevicesTable"): None,
+        ("kms:GenerateMac", "TokenHashKey"): None,
+        ("sqs:SendMessage*", "ReceiptQueue"): None,
     },
     "ApprovalTimeoutsFunction": {
         ("dynamodb:GetItem", "ApprovalsTable"): None,
@@ -344,12 +355,20 @@ def test_template_throttles_each_unauthenticated_route() -> None:
         "ThrottlingRateLimit": {"Ref": "PublicRouteRateLimit"},
     }
 
+    interaction_limits = {
+        "ThrottlingBurstLimit": {"Ref": "InteractionRouteBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "InteractionRouteRateLimit"},
+    }
+
     assert stage["RouteSettings"] == {
         "GET /push/vapid-public-key/{app_id}": limits,
         "POST /push/register": limits,
         "POST /push/webhook": limits,
         "POST /internal/push/events": limits,
         "POST /push/approvals/{approval_id}/decisions/{token}": limits,
+        # Every delivered push reports here: limits of their own, the preflight's too.
+        "POST /push/notifications/{notification_id}/interactions/{token}": interaction_limits,
+        "OPTIONS /push/notifications/{notification_id}/interactions/{token}": interaction_limits,
     }
 
 
@@ -377,3 +396,22 @@ def test_template_gives_the_console_function_logs_and_nothing_else() -> None:
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     ]
     assert "Policies" not in role
+
+
+def test_template_leaves_cors_to_the_interactions_function():
+    """An API-wide CORS configuration would answer every route's preflight itself and drop
+    the function's headers: the interactions URLs answer CORS themselves (any origin, no
+    credentials) through an OPTIONS route of their own; every other route stays
+    same-origin."""
+    resources = _expanded()["Resources"]
+    api = resources["PushApi"]["Properties"]
+    with_options = {
+        path: item["options"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        for path, item in api["Body"]["paths"].items()
+        if "options" in item
+    }
+
+    assert "CorsConfiguration" not in api
+    assert "x-amazon-apigateway-cors" not in api["Body"]
+    assert list(with_options) == ["/push/notifications/{notification_id}/interactions/{token}"]
+    assert "${InteractionsFunction.Arn}" in with_options[next(iter(with_options))]

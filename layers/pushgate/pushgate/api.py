@@ -16,7 +16,12 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    CORSConfig,
+    Response,
+    content_types,
+)
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -33,6 +38,8 @@ from pushgate.observability import logger, metrics, tracer
 T = TypeVar("T")
 
 REQUEST_ID_HEADER = "x-request-id"
+# How long a browser may reuse a preflight's answer (Chromium caps it at 2 h, Firefox at 24).
+CORS_MAX_AGE_SECONDS = 7200
 BEARER = [{"bearerAuth": []}]
 _MAX_REPORTED_VALIDATION_ERRORS = 5
 # No request model nests deeper than a few levels; Python's JSON parser recurses per level and
@@ -124,15 +131,21 @@ def _describe_validation_error(error: dict[str, Any]) -> str:
     return f"{location}: {message}"
 
 
-def create_resolver(*, authenticated: bool = True) -> APIGatewayHttpResolver:
+def create_resolver(
+    *, authenticated: bool = True, any_origin: bool = False
+) -> APIGatewayHttpResolver:
     """A Powertools HTTP API resolver with pushgate's validation and error mapping.
-    `authenticated=False` for a function whose routes take no bearer token at all."""
+    `authenticated=False` for a function whose routes take no bearer token at all;
+    `any_origin=True` for routes that pages of any origin call without credentials (CORS
+    headers on every answer, errors included, and preflights answered by the function: the
+    HTTP API has no CORS configuration, so every other route stays same-origin only)."""
     if authenticated:
         # Its routes verify a bearer token: load the verifier (PyJWT) while the function
         # initialises, not on its first request. SQS workers never build a resolver.
         import pushgate.auth.tokens  # noqa: F401
 
-    app = APIGatewayHttpResolver(enable_validation=True)
+    cors = CORSConfig(allow_origin="*", max_age=CORS_MAX_AGE_SECONDS) if any_origin else None
+    app = APIGatewayHttpResolver(enable_validation=True, cors=cors)
 
     @app.exception_handler(PushgateError)
     def _domain_error(exc: PushgateError) -> Response:

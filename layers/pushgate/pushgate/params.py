@@ -46,6 +46,14 @@ DecisionTokenPath = Annotated[
         description="The capability in a decision URL (as the approval's push gave it)",
     ),
 ]
+InteractionTokenPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=128,
+        description="The capability in an interactions URL (as the notification's push gave it)",
+    ),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -2,27 +2,21 @@
 action, so whoever holds the URL can take that one decision and nothing else.
 
 A token is `<action index><device id without dev_><MAC>`: the index (one digit) and the
-device say which decision it claims, the MAC (HMAC-SHA256, 256 bits, base64url) proves it. The
-MAC key is derived per approval inside KMS from the deployment's HMAC key (the one device ids
-are derived with), so no token is ever stored, a token of one approval is worthless for
-another, and checking one costs a single KMS call, whatever the caller sends.
+device say which decision it claims, the MAC proves it. The MAC key is derived per approval
+inside KMS (`pushgate.capabilities`), so checking a token costs a single KMS call, whatever
+the caller sends.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 
-from pushgate import aws
-from pushgate.devices.identity import DEVICE_ID_PREFIX
-from pushgate.settings import get_settings
+from pushgate import capabilities
 
-# The action's index, the device id's 32 base32 characters (pushgate.devices.identity), the
-# MAC's 43 base64url characters.
-_TOKEN = re.compile(r"^([0-9])([a-z2-7]{32})([A-Za-z0-9_-]{43})$")
+_PURPOSE = "pushgate-approval-decisions-v1"
+# The action's index, the device, the MAC.
+_TOKEN = re.compile(rf"^([0-9])({capabilities.DEVICE_PATTERN})({capabilities.MAC_PATTERN})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +30,14 @@ class Claim:
 
 def approval_key(approval_id: str) -> bytes:
     """The approval's MAC key: KMS HMAC of its id under the deployment's key."""
-    response = aws.client("kms").generate_mac(
-        KeyId=get_settings().token_hash_key_id,
-        MacAlgorithm="HMAC_SHA_256",
-        Message=f"pushgate-approval-decisions-v1\n{approval_id}".encode(),
-    )
-    return bytes(response["Mac"])
+    return capabilities.derived_key(_PURPOSE, approval_id)
 
 
 def decision_token(key: bytes, device_id: str, action_index: int) -> str:
-    if not device_id.startswith(DEVICE_ID_PREFIX) or not 0 <= action_index <= 9:
-        raise ValueError("a decision names a pushgate device and one of at most ten actions")
-    device = device_id.removeprefix(DEVICE_ID_PREFIX)
-    return f"{action_index}{device}{_mac(key, device_id, action_index)}"
+    if not 0 <= action_index <= 9:
+        raise ValueError("a decision names one of at most ten actions")
+    device = capabilities.device_part(device_id)
+    return f"{action_index}{device}{capabilities.mac(key, _message(device_id, action_index))}"
 
 
 def claim(token: str) -> Claim | None:
@@ -57,15 +46,13 @@ def claim(token: str) -> Claim | None:
     if match is None:
         return None
     index, device, mac = match.groups()
-    return Claim(int(index), DEVICE_ID_PREFIX + device, mac)
+    return Claim(int(index), capabilities.device_of(device), mac)
 
 
 def holds(key: bytes, claimed: Claim) -> bool:
     """Whether the claim's MAC is the one `key` gives (in constant time)."""
-    expected = _mac(key, claimed.device_id, claimed.action_index)
-    return hmac.compare_digest(expected, claimed.mac)
+    return capabilities.holds(key, _message(claimed.device_id, claimed.action_index), claimed.mac)
 
 
-def _mac(key: bytes, device_id: str, action_index: int) -> str:
-    digest = hmac.new(key, f"{device_id}\n{action_index}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+def _message(device_id: str, action_index: int) -> str:
+    return f"{device_id}\n{action_index}"

@@ -21,10 +21,7 @@ from pushgate.notifications.models import DeliveryJob
 
 IOS_CATEGORY = "PUSHGATE_APPROVAL"
 _DECISION_PATH = "/push/approvals/{approval_id}/decisions/{token}"
-# The longest a decision URL gets: the API's URL (the template's PublicApiUrl allows
-# https:// and 100 characters; the API's own endpoint is shorter), then the path, whose
-# approval id is 30 characters and token 76.
-MAX_BASE_URL_LENGTH = len("https://") + 100
+# The longest a decision URL's path gets: the approval id is 30 characters, the token 76.
 DECISION_PATH_LENGTH = len(_DECISION_PATH.format(approval_id="a" * 30, token="t" * 76))
 
 

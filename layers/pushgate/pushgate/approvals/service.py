@@ -26,6 +26,7 @@ from pushgate.approvals.models import (
 )
 from pushgate.audit import record_change
 from pushgate.auth import SCOPE_SEND, Principal
+from pushgate.capabilities import MAX_BASE_URL_LENGTH
 from pushgate.devices.service import user_devices
 from pushgate.errors import (
     ConflictError,
@@ -35,6 +36,7 @@ from pushgate.errors import (
     PayloadTooLargeError,
     PushDisabledError,
 )
+from pushgate.interactions import push as interactions
 from pushgate.notifications.models import (
     MAX_WEBPUSH_PLAINTEXT,
     DeliveryJob,
@@ -236,8 +238,9 @@ def _send(approval: Approval, request: ApprovalRequest, device_ids: list[str]) -
 
 
 def _check_size(notification_id: str, message: MessageContent, push: ApprovalPush) -> None:
-    """413 when the Web Push payload, with the longest decision URLs, would not fit."""
-    longest = "x" * (approval_push.MAX_BASE_URL_LENGTH + approval_push.DECISION_PATH_LENGTH)
+    """413 when the Web Push payload, with the longest decision and interactions URLs, would
+    not fit."""
+    longest = "x" * (MAX_BASE_URL_LENGTH + approval_push.DECISION_PATH_LENGTH)
     job = DeliveryJob(
         notification_id=notification_id,
         app_id="-",
@@ -247,7 +250,9 @@ def _check_size(notification_id: str, message: MessageContent, push: ApprovalPus
         expires_at=0,
     )
     urls = {action.id: longest for action in push.actions}
-    size = len(encode_payload(approval_push.webpush_document(job, push, urls)))
+    document = approval_push.webpush_document(job, push, urls)
+    document[interactions.WEBPUSH_FIELD] = interactions.LONGEST_URL
+    size = len(encode_payload(document))
     if size > MAX_WEBPUSH_PLAINTEXT:
         raise PayloadTooLargeError(
             f"the approval serialises to {size} bytes with its decision URLs; a push message "

@@ -1,5 +1,6 @@
 """One push to one device: the job's message in the form its channel takes, through the
-container's provider senders."""
+container's provider senders. Every Web Push and FCM push of a tenant's notification carries
+the device's interactions URL (pushgate.interactions); ntfy cannot report back."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pushgate.delivery import faults
 from pushgate.delivery.app_keys import AppKeys
 from pushgate.delivery.runtime import Runtime
 from pushgate.devices.addresses import FcmAddress, NtfyAddress, PushAddress, WebPushAddress
+from pushgate.interactions import push as interactions
+from pushgate.interactions.capabilities import cached_notification_key, notification_key
 from pushgate.managed_ntfy import config as managed_ntfy
 from pushgate.notifications.models import DeliveryJob, encode_payload
 from pushgate.providers import FcmInteractive, FcmMessage, Outcome
@@ -31,14 +34,18 @@ async def send(
     if isinstance(address, FcmAddress):
         if app.fcm_account is None:
             return Outcome.failed("fcm:not_configured")
-        return await rt.fcm.send(app.fcm_account, address.token, _fcm_message(job, decisions))
+        message = _fcm_message(job, decisions, await _interactions_url(job, device_id))
+        return await rt.fcm.send(app.fcm_account, address.token, message)
     if isinstance(address, WebPushAddress):
         if app.vapid_key is None:
             return Outcome.failed("webpush:no_vapid_key")
         if job.approval is None:
-            payload = job.message.webpush_payload(job.notification_id)
+            document = job.message.webpush_document(job.notification_id)
         else:
-            payload = encode_payload(approval_push.webpush_document(job, job.approval, decisions))
+            document = approval_push.webpush_document(job, job.approval, decisions)
+        if (url := await _interactions_url(job, device_id)) is not None:
+            document[interactions.WEBPUSH_FIELD] = url
+        payload = encode_payload(document)
         return await rt.webpush.send(
             endpoint=address.endpoint,
             p256dh=address.p256dh,
@@ -81,9 +88,26 @@ async def _decision_urls(job: DeliveryJob, device_id: str) -> dict[str, str]:
     return approval_push.decision_urls(base_url, job.approval, key, device_id)
 
 
-def _fcm_message(job: DeliveryJob, decisions: dict[str, str]) -> FcmMessage:
+async def _interactions_url(job: DeliveryJob, device_id: str) -> str | None:
+    """The URL the device reports its display and click to; none for pushgate's own pushes
+    (an approval's replacement), whose outcomes the tenant does not hear of."""
+    if not job.receipts:
+        return None
+    # A KMS call the first time in a container (off the event loop), then computed here.
+    key = cached_notification_key(job.notification_id) or await asyncio.to_thread(
+        notification_key, job.notification_id
+    )
+    base_url = get_settings().public_api_url.rstrip("/")
+    return interactions.interactions_url(base_url, job.notification_id, key, device_id)
+
+
+def _fcm_message(
+    job: DeliveryJob, decisions: dict[str, str], interactions_url: str | None
+) -> FcmMessage:
     message, approval = job.message, job.approval
     data = dict(message.data or {})
+    if interactions_url is not None:
+        data[interactions.FCM_DATA_KEY] = interactions_url
     interactive = None
     if approval is not None:
         data |= approval_push.fcm_data(approval, decisions)

@@ -17,8 +17,14 @@ MAX_TTL_SECONDS = 2_419_200  # RFC 8030 services keep messages up to four weeks
 MAX_WEBPUSH_PLAINTEXT = 3993  # 4096-byte record minus RFC 8291 overhead
 NOTIFICATION_ID_PATTERN = r"^ntf_[0-9a-z]{26}$"
 UserId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
-# FCM refuses these data keys; notification_id is pushgate's own.
-_RESERVED_DATA_KEYS = {"from", "notification", "message_type", "notification_id"}
+# FCM refuses these data keys; notification_id and interactions_url are pushgate's own.
+_RESERVED_DATA_KEYS = {
+    "from",
+    "notification",
+    "message_type",
+    "notification_id",
+    "interactions_url",
+}
 _RESERVED_DATA_PREFIXES = ("google", "gcm")
 
 
@@ -121,6 +127,12 @@ class Delivery(BaseModel):
     error: str | None
     attempts: int
     updated_at: str
+    # What the device reported (pushgate.interactions); null until it did.
+    displayed_at: str | None = Field(description="When the device first showed it")
+    clicked_at: str | None = Field(description="When the user first tapped it")
+    clicked_action: str | None = Field(
+        description="The notification action of that tap; null for the notification itself"
+    )
 
 
 class NotificationStatusResponse(BaseModel):

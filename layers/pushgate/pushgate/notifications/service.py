@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from pushgate import clock, ids
 from pushgate.approvals.actions import ApprovalPush
@@ -18,12 +18,14 @@ from pushgate.errors import (
     PushgateError,
     QuotaExceededError,
 )
+from pushgate.interactions import push as interactions
 from pushgate.notifications.models import (
     MAX_WEBPUSH_PLAINTEXT,
     Delivery,
     DeliveryJob,
     MessageContent,
     NotificationStatusResponse,
+    encode_payload,
 )
 from pushgate.observability import logger, metrics
 from pushgate.policy import require_app_access, trust_of
@@ -31,7 +33,7 @@ from pushgate.queues import OutgoingMessage, send_all
 from pushgate.settings import Settings, get_settings
 from pushgate.storage import apps, notifications
 from pushgate.storage.counters import daily_quota_key, release, reserve
-from pushgate.storage.notifications import RETENTION_SECONDS
+from pushgate.storage.notifications import RETENTION_SECONDS, Notification
 
 _QUOTA_KEY_TTL_SECONDS = 2 * 86_400
 
@@ -114,9 +116,12 @@ def accept(
 
 
 def _check_sizes(notification_ids: Sequence[str], recipients: Sequence[Recipient]) -> None:
-    """413 when a notification would not fit a push message."""
+    """413 when a notification would not fit a push message, with the longest interactions
+    URL the deliver function adds."""
     for notification_id, recipient in zip(notification_ids, recipients, strict=True):
-        size = len(recipient.message.webpush_payload(notification_id))
+        document = recipient.message.webpush_document(notification_id)
+        document[interactions.WEBPUSH_FIELD] = interactions.LONGEST_URL
+        size = len(encode_payload(document))
         if size > MAX_WEBPUSH_PLAINTEXT:
             raise PayloadTooLargeError(
                 f"the notification serialises to {size} bytes; a push message holds "
@@ -173,51 +178,51 @@ def _record(
 
 
 def notification_status(principal: Principal, notification_id: str) -> NotificationStatusResponse:
-    """The notification and each device's delivery status; 404 unless the caller owns it."""
-    status = _delivered_status(notification_id) or _queued_status(notification_id)
-    if status is None:
+    """The notification, each device's delivery status and what the device reported of it
+    (pushgate.interactions); 404 unless the caller owns it."""
+    found = find(notification_id)
+    if found is None:
         raise NotFoundError("no such notification")
     try:
         # The app-access rule of every route (so a gateway instance's app, which has no token
         # holder, is for admins only); refused as not found: ids of others stay unconfirmed.
-        require_app_access(principal, status.app_id, SCOPE_SEND)
+        require_app_access(principal, found.app_id, SCOPE_SEND)
     except ForbiddenError:
         raise NotFoundError("no such notification") from None
-    return status
-
-
-def _delivered_status(notification_id: str) -> NotificationStatusResponse | None:
-    """From the notification's own item, written at its first delivery attempt."""
-    record = notifications.get(notification_id)
-    if record is None:
-        return None
+    reported = notifications.interactions_of(notification_id, sorted(found.deliveries))
     return NotificationStatusResponse(
-        notification_id=record.notification_id,
-        app_id=record.app_id,
-        user_id=record.user_id,
-        created_at=record.created_at,
+        notification_id=found.notification_id,
+        app_id=found.app_id,
+        user_id=found.user_id,
+        created_at=found.created_at,
         deliveries=[
-            Delivery(device_id=device_id, **entry)
-            for device_id, entry in sorted(record.deliveries.items())
+            Delivery(
+                device_id=device_id,
+                **entry,
+                **asdict(reported.get(device_id) or notifications.Interaction()),
+            )
+            for device_id, entry in sorted(found.deliveries.items())
         ],
     )
 
 
-def _queued_status(notification_id: str) -> NotificationStatusResponse | None:
-    """From its send request's item: accepted, no delivery attempt recorded yet."""
+def find(notification_id: str) -> Notification | None:
+    """The notification, from its own item (written at its first delivery attempt), else
+    from its send request's: accepted, no delivery recorded yet (no `deliveries`)."""
+    record = notifications.get(notification_id)
+    if record is not None:
+        return record
     try:
         group_key, index = ids.group_key(notification_id)
     except ValueError:  # a well-formed id pushgate never minted
         return None
     request = notifications.get_request(group_key)
-    if request is None:
+    if request is None or index >= len(request.user_ids):
         return None
-    if index >= len(request.user_ids):
-        return None
-    return NotificationStatusResponse(
+    return Notification(
         notification_id=notification_id,
         app_id=request.app_id,
         user_id=request.user_ids[index],
         created_at=request.created_at,
-        deliveries=[],
+        deliveries={},
     )

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Tag
 
 from pushgate.approvals.actions import Status as ApprovalStatus
+from pushgate.interactions.models import InteractionEvent
 from pushgate.notifications.models import FinalStatus
 from pushgate.receipts.signing import webhook_id
 
@@ -51,6 +52,26 @@ class ApprovalReceipt(BaseModel):
         return webhook_id(self.approval_id, "approval")
 
 
+class InteractionReceipt(BaseModel):
+    """An interaction receipt: a device first showed a notification, or its user first
+    tapped it (pushgate.interactions); one per event and device."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["interaction"] = "interaction"
+    notification_id: str
+    app_id: str
+    user_id: str
+    device_id: str
+    platform: str
+    event: InteractionEvent
+    action: str | None
+    timestamp: str  # when the event was recorded
+
+    def webhook_id(self) -> str:
+        return webhook_id(self.notification_id, f"{self.device_id}\n{self.event}")
+
+
 def _kind(value: Any) -> str:
     """A receipt's type; queued before receipts had one, it is a delivery receipt."""
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
@@ -64,7 +85,9 @@ class ReceiptMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     receipt: Annotated[
-        Annotated[Receipt, Tag("delivery")] | Annotated[ApprovalReceipt, Tag("approval")],
+        Annotated[Receipt, Tag("delivery")]
+        | Annotated[ApprovalReceipt, Tag("approval")]
+        | Annotated[InteractionReceipt, Tag("interaction")],
         Discriminator(_kind),
     ]
     attempt: int = 0

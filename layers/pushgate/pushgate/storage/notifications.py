@@ -8,6 +8,13 @@ first delivery of a notification puts its `NotificationRecord`, later attempts u
 the request's while it has none (queued). So a notification costs one write at send time
 shared by up to 500 (bulk and batch sends) plus its outcome writes, not a write of its own
 before anything happened. Items expire 30 days after the send (TTL).
+
+A device's interactions with a notification (pushgate.interactions: shown, tapped) are an
+item of their own, `InteractionRecord`, keyed `<notification id>/<device id>`: a device
+reports the display as soon as the push arrives, often before the deliver function has
+written the outcome its item would hold, and the outcome writes replace a device's whole
+entry. Each first event is a conditional write; the status API reads a notification's
+interaction items in one BatchGetItem. They expire 30 days after the report.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
 from pynamodb.models import Model
 
 from pushgate.storage.base import table_meta
@@ -49,6 +57,19 @@ class NotificationRequestRecord(Model):
     expires_at = NumberAttribute()
 
 
+class InteractionRecord(Model):
+    """A device's interactions with one notification: the first display and the first click.
+    Its key has a `/`, which no notification id or request key has."""
+
+    Meta = table_meta("notifications_table_name")
+
+    interaction_key = UnicodeAttribute(hash_key=True, attr_name="notification_id")
+    displayed_at = UnicodeAttribute(null=True)
+    clicked_at = UnicodeAttribute(null=True)
+    clicked_action = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()
+
+
 @dataclass(frozen=True, slots=True)
 class Notification:
     """A notification with the outcome of each device it went to (device id -> `{platform,
@@ -69,6 +90,15 @@ class SendRequest:
     app_id: str
     user_ids: list[str]
     created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """What a device reported of a notification so far (None: not yet)."""
+
+    displayed_at: str | None = None
+    clicked_at: str | None = None
+    clicked_action: str | None = None
 
 
 # An update expression is capped at 4 KB: outcomes are written this many devices at a time.
@@ -136,3 +166,71 @@ def update_outcomes(notification_id: str, deliveries: dict[str, dict[str, Any]])
             ],
             condition=NotificationRecord.notification_id.exists(),
         )
+
+
+def get_interaction(notification_id: str, device_id: str) -> Interaction:
+    """The device's interactions with the notification (read strongly: a report just made
+    is seen)."""
+    try:
+        record = InteractionRecord.get(
+            _interaction_key(notification_id, device_id), consistent_read=True
+        )
+    except InteractionRecord.DoesNotExist:
+        return Interaction()
+    return _interaction(record)
+
+
+def interactions_of(notification_id: str, device_ids: list[str]) -> dict[str, Interaction]:
+    """device id -> its interactions, for the devices of `device_ids` that reported any."""
+    keys = {_interaction_key(notification_id, device_id): device_id for device_id in device_ids}
+    if not keys:
+        return {}
+    return {
+        keys[record.interaction_key]: _interaction(record)
+        for record in InteractionRecord.batch_get(list(keys))
+    }
+
+
+def record_display(
+    notification_id: str, device_id: str, *, at: str, expires_at: int
+) -> Interaction | None:
+    """Record the device's first display; None (nothing written) when one was recorded."""
+    return _record_first(
+        notification_id,
+        device_id,
+        [InteractionRecord.displayed_at.set(at), InteractionRecord.expires_at.set(expires_at)],
+        InteractionRecord.displayed_at.does_not_exist(),
+    )
+
+
+def record_click(
+    notification_id: str, device_id: str, *, at: str, action: str | None, expires_at: int
+) -> Interaction | None:
+    """Record the device's first click; None (nothing written) when one was recorded."""
+    actions = [InteractionRecord.clicked_at.set(at), InteractionRecord.expires_at.set(expires_at)]
+    if action is not None:
+        actions.append(InteractionRecord.clicked_action.set(action))
+    return _record_first(
+        notification_id, device_id, actions, InteractionRecord.clicked_at.does_not_exist()
+    )
+
+
+def _record_first(
+    notification_id: str, device_id: str, actions: list[Any], condition: Any
+) -> Interaction | None:
+    record = InteractionRecord(_interaction_key(notification_id, device_id))
+    try:
+        record.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return None
+    return _interaction(record)
+
+
+def _interaction_key(notification_id: str, device_id: str) -> str:
+    return f"{notification_id}/{device_id}"
+
+
+def _interaction(record: InteractionRecord) -> Interaction:
+    return Interaction(record.displayed_at, record.clicked_at, record.clicked_action)
