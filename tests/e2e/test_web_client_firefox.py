@@ -186,16 +186,17 @@ def test_firefox_decrypts_a_pushgate_send_and_the_worker_shows_it(
     assert shown["data"]["notification_id"] == notification_id
     assert shown["data"]["data"] == {"order": "42"}
     assert shown["data"]["url"] == "https://shop.example/orders/42"
-    if "interactions" in shown["data"]:
-        # Once deliver adds the interactions URL (issue 17, part A), the worker's POST of
-        # {"event": "displayed"} is recorded on the notification's delivery.
-        deadline = time.monotonic() + 20
-        while True:
-            (delivery,) = wait_final(api, subscribed.app_id, notification_id)["deliveries"]
-            if delivery.get("displayed_at") or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
-        assert delivery["displayed_at"] is not None
+    # The worker POSTs {"event": "displayed"} to the payload's interactions URL (cross-origin:
+    # the API's, answered by its own preflight), and the status shows it.
+    assert shown["data"]["interactions"].startswith(f"{api.stack.api_url}/push/notifications/")
+    deadline = time.monotonic() + 20
+    while True:
+        (delivery,) = wait_final(api, subscribed.app_id, notification_id)["deliveries"]
+        if delivery.get("displayed_at") or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert delivery["displayed_at"] is not None
+    assert delivery["clicked_at"] is None
 
 
 def test_firefox_worker_posts_displayed_to_the_payloads_interactions_url(
