@@ -251,6 +251,9 @@ def test_delivery_410_removes_the_device(delivery):
         "error": "webpush:410",
         "attempts": 1,
         "updated_at": None,
+        "displayed_at": None,  # nothing reports a display for a failed delivery
+        "clicked_at": None,
+        "clicked_action": None,
     }
     assert api.config(app_id).json()["device_count"] == 0
     assert api.request("GET", f"/push/devices/{app_id}", api.admin).json()["devices"] == []
@@ -296,6 +299,9 @@ def test_delivery_refused_vapid_token_fails_once_and_keeps_the_device(delivery):
         "error": "webpush:vapid_rejected:BadJwtToken",
         "attempts": 1,
         "updated_at": None,
+        "displayed_at": None,  # nothing reports a display for a failed delivery
+        "clicked_at": None,
+        "clicked_action": None,
     }
     assert delivery.webpush.attempts(refusing) == 1
     assert api.config(app_id).json()["device_count"] == 1
