@@ -40,7 +40,9 @@ from pushgate.params import (
 from pushgate.takos import instances
 from pushgate.takos.models import InstancePutRequest, InstanceResponse, InstancesPageResponse
 
-app = create_resolver()
+# Browsers fetch the VAPID public key from tenants' pages (a simple GET: no preflight). The
+# other routes send bearer tokens, so a page elsewhere gets no preflight answer for them.
+app = create_resolver(any_origin=True)
 
 
 @app.patch(

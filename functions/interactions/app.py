@@ -5,9 +5,7 @@ route answers CORS for any origin, without credentials."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
-
-from pushgate.api import create_handler, create_resolver, error_responses, no_content
+from pushgate.api import create_handler, create_resolver, error_responses
 from pushgate.interactions import service
 from pushgate.interactions.models import InteractionReport, InteractionResponse
 from pushgate.params import InteractionTokenPath, NotificationIdPath
@@ -36,17 +34,6 @@ def report_interaction(
     notification_id: NotificationIdPath, token: InteractionTokenPath, report: InteractionReport
 ) -> InteractionResponse:
     return service.report(notification_id, token, report)
-
-
-@app.route(
-    ROUTE,
-    method="OPTIONS",
-    summary="CORS preflight of the interactions URL (any origin, no credentials)",
-    responses=no_content("Allowed: POST with a JSON body, from any origin"),
-)
-def preflight(notification_id: str, token: str) -> Response[None]:
-    del notification_id, token  # the preflight answers the same for every URL
-    return Response(status_code=204, headers={"Access-Control-Allow-Methods": "POST,OPTIONS"})
 
 
 lambda_handler = create_handler(app)

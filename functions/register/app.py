@@ -29,7 +29,8 @@ from pushgate.takos.models import (
     GatewayRegistrationResponse,
 )
 
-app = create_resolver()
+# Tenants' pages register their users' browsers from their own origins (clients/web).
+app = create_resolver(any_origin=True)
 
 
 @app.post(

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
-from pushgate.api import BEARER, create_handler, create_resolver, error_responses, no_content
+from pushgate.api import (
+    BEARER,
+    create_handler,
+    create_resolver,
+    error_responses,
+    no_content,
+)
 from pushgate.devices import service
 from pushgate.params import CurrentPrincipal, DeviceIdPath
 
-app = create_resolver()
+# pushgate.js's unsubscribe() removes the browser's device from the tenant's page.
+app = create_resolver(any_origin=True)
 
 
 @app.delete(

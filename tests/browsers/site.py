@@ -1,11 +1,8 @@
 """What the browser loads: a test page and clients/web/ on one origin of 127.0.0.1 (a secure
-context, as `localhost` is, so service workers and push work over plain http), pushgate's API
-forwarded under that origin's /api/, and a recorder on another origin for the worker's
-cross-origin reports.
-
-pushgate's API sends no CORS headers, so a page cannot call it from another origin (the
-register route needs a preflight for its Authorization header): a tenant serves it under its
-own origin, as this site does (docs/web-push-client.md, "Origins and CORS")."""
+context, as `localhost` is, so service workers and push work over plain http), calling
+pushgate's API on its own origin, cross-origin as a tenant's page does (the browser-facing
+routes answer CORS: docs/web-push-client.md, "Origins and CORS"), and a recorder on another
+origin for the worker's cross-origin reports."""
 
 from __future__ import annotations
 
@@ -16,8 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
-
-import httpx
 
 from tests.standins._recording import Recording
 
@@ -33,6 +28,10 @@ window.pushgateTest = {
   // The token is handed over by the test (never in the URL), the rest is the page's config.
   subscribe: async (token) =>
     JSON.stringify(await pushgate.subscribe({
+      apiBase: query.get("api"), appId: query.get("app"), getToken: async () => token,
+    })),
+  unsubscribe: async (token) =>
+    JSON.stringify(await pushgate.unsubscribe({
       apiBase: query.get("api"), appId: query.get("app"), getToken: async () => token,
     })),
 };
@@ -70,17 +69,8 @@ class _Running:
         self._thread.join(5)
 
 
-FORWARDED_REQUEST_HEADERS = ("authorization", "content-type")
-FORWARD_TIMEOUT_SECONDS = 60
-
-
 class _SiteHandler(BaseHTTPRequestHandler):
-    api_url: ClassVar[str]
-
     def do_GET(self) -> None:
-        if self.path.startswith("/api/"):
-            self._forward()
-            return
         path = self.path.split("?", 1)[0]
         if path in ("/", "/index.html"):
             body, kind = PAGE.encode(), TYPES[".html"]
@@ -96,49 +86,16 @@ class _SiteHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:
-        self._forward()
-
-    def do_DELETE(self) -> None:
-        self._forward()
-
-    def _forward(self) -> None:
-        """The request, byte for byte, to pushgate's API; its answer back."""
-        if not self.path.startswith("/api/"):
-            self.send_error(404)
-            return
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        headers = {n: v for n in FORWARDED_REQUEST_HEADERS if (v := self.headers.get(n))}
-        reply = httpx.request(
-            self.command,
-            self.api_url + self.path[len("/api") :],
-            headers=headers,
-            content=body,
-            timeout=FORWARD_TIMEOUT_SECONDS,
-        )
-        self.send_response(reply.status_code)
-        for name in ("content-type", "retry-after"):
-            if name in reply.headers:
-                self.send_header(name, reply.headers[name])
-        self.send_header("content-length", str(len(reply.content)))
-        self.end_headers()
-        self.wfile.write(reply.content)
-
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 class Site(_Running):
-    """The page at `{origin}/?api={origin}/api&app=<appId>` with the two client files, and
-    pushgate's API at `api_url` forwarded under `/api/`."""
+    """The page at `{origin}/?api=<api_url>&app=<appId>` with the two client files."""
 
     def __init__(self, api_url: str) -> None:
-        handler = type("Handler", (_SiteHandler,), {"api_url": api_url.rstrip("/")})
-        super().__init__(handler)
-
-    @property
-    def api_base(self) -> str:
-        return f"{self.origin}/api"
+        super().__init__(_SiteHandler)
+        self.api_base = api_url.rstrip("/")
 
     def page(self, app_id: str) -> str:
         return f"{self.origin}/?api={self.api_base}&app={app_id}"

@@ -32,6 +32,8 @@ EXPECTED = {
     # The sample's notification id is unknown here; its preflight answers any URL alike.
     "notification-interactions": {404},
     "notification-interactions-preflight": {204},
+    "devices-register-preflight": {204},
+    "devices-delete-preflight": {204},
     # An approval for alice (registered above); the samples' approval id is unknown here.
     "approvals-create": {201},
     "approvals-get": {404},

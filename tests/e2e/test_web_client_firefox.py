@@ -349,3 +349,25 @@ def test_firefox_worker_shows_a_generic_notification_for_an_unreadable_push(
 
     assert len(generic) == before + 1, case
     assert (generic[-1]["body"], generic[-1]["data"]) == ("", {})
+
+
+def test_firefox_unsubscribes_and_removes_its_device_from_another_origin(
+    api, site: Site, subscribed, firefox
+):
+    """Last in the module: it ends the subscription the others share. The DELETE carries a
+    bearer token from the page's origin to the API's, so it goes through its preflight."""
+    firefox.marionette.navigate(site.page(subscribed.app_id))
+    firefox.wait_for("return document.body.dataset.ready === '1';")
+    token = api.token(subscribed.user_id, aud=[subscribed.app_id])
+
+    result = firefox.run("return window.wrappedJSObject.pushgateTest.unsubscribe(args[0]);", token)
+    devices = api.request("GET", f"/push/devices/{subscribed.app_id}", api.admin).json()
+    state = firefox.run(
+        "return navigator.serviceWorker.ready"
+        ".then(r => r.pushManager.getSubscription()).then(s => s === null);"
+    )
+
+    assert site.origin != api.stack.api_url
+    assert result == "true"
+    assert devices["devices"] == []
+    assert state is True

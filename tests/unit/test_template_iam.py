@@ -6,6 +6,7 @@ that keep functions other than config from writing any attribute of any app."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -398,20 +399,26 @@ def test_template_gives_the_console_function_logs_and_nothing_else() -> None:
     assert "Policies" not in role
 
 
-def test_template_leaves_cors_to_the_interactions_function():
+def test_template_leaves_cors_to_the_browser_facing_functions():
     """An API-wide CORS configuration would answer every route's preflight itself and drop
-    the function's headers: the interactions URLs answer CORS themselves (any origin, no
-    credentials) through an OPTIONS route of their own; every other route stays
+    the functions' headers: the routes browsers call from tenants' pages (register and
+    remove a device, report an interaction) answer CORS themselves (any origin, no
+    credentials) through OPTIONS routes of their own; every other token-bearing route stays
     same-origin."""
     resources = _expanded()["Resources"]
     api = resources["PushApi"]["Properties"]
     with_options = {
-        path: item["options"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        path: re.search(
+            r"\$\{\w+\.Arn\}", item["options"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        ).group()
         for path, item in api["Body"]["paths"].items()
         if "options" in item
     }
 
     assert "CorsConfiguration" not in api
     assert "x-amazon-apigateway-cors" not in api["Body"]
-    assert list(with_options) == ["/push/notifications/{notification_id}/interactions/{token}"]
-    assert "${InteractionsFunction.Arn}" in with_options[next(iter(with_options))]
+    assert with_options == {
+        "/push/devices/register": "${RegisterFunction.Arn}",
+        "/push/devices/{device_id}": "${UnregisterFunction.Arn}",
+        "/push/notifications/{notification_id}/interactions/{token}": "${InteractionsFunction.Arn}",
+    }

@@ -136,9 +136,12 @@ def create_resolver(
 ) -> APIGatewayHttpResolver:
     """A Powertools HTTP API resolver with pushgate's validation and error mapping.
     `authenticated=False` for a function whose routes take no bearer token at all;
-    `any_origin=True` for routes that pages of any origin call without credentials (CORS
-    headers on every answer, errors included, and preflights answered by the function: the
-    HTTP API has no CORS configuration, so every other route stays same-origin only)."""
+    `any_origin=True` for functions whose routes pages of any origin call (CORS headers on
+    every answer, errors included, without credentials: pushgate's callers present bearer
+    tokens, never cookies). Powertools answers a preflight of any path that reaches the
+    function, and preflights reach it only through the OPTIONS routes the template gives
+    it: the HTTP API has no CORS configuration, so a route without one stays same-origin for
+    any request that needs a preflight."""
     if authenticated:
         # Its routes verify a bearer token: load the verifier (PyJWT) while the function
         # initialises, not on its first request. SQS workers never build a resolver.
