@@ -65,7 +65,12 @@ ISSUER = "https://issuer.test"
 # Apps it creates name ISSUER as theirs, so ISSUER's users and services act on them.
 ADMIN = Principal("admin", "ops", ISSUER, frozenset({"push:admin"}))
 _ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
-_KEYS = {"AppsTable": "app_id", "DevicesTable": "device_id", "CountersTable": "counter_key"}
+_KEYS = {
+    "AppsTable": "app_id",
+    "DevicesTable": "device_id",
+    "CountersTable": "counter_key",
+    "BroadcastsTable": "broadcast_key",
+}
 
 
 @contextlib.contextmanager
