@@ -45,7 +45,7 @@ def test_broadcast_reaches_ntfy_and_web_push_devices_and_reads_finished(delivery
         (message,) = wait_for(lambda t=topic: delivery.ntfy.messages(t), "the ntfy push")
         assert message.title == "We are back"
     (push,) = wait_for(lambda: delivery.webpush.messages(subscription), "the web push")
-    assert push.document()["title"] == "We are back"
+    assert push.json()["title"] == "We are back"
     shown = wait_for(
         lambda: (body := _status(api, app_id, broadcast_id).json())["finished"] and body,
         "the broadcast finished",
@@ -84,6 +84,6 @@ def test_broadcast_routes_answer_their_exact_status_codes(delivery):  # noqa: F8
     assert as_other.status_code == 404
     assert as_user.status_code == 403
     assert user_starts.status_code == 403
-    assert bad_platform.status_code == 422
+    assert bad_platform.status_code == 400
     assert cancel_ended.status_code == 409
     assert cancel_ended.json()["error"]["code"] == "broadcast_finished"
