@@ -29,7 +29,7 @@ from pushgate.notifications.service import sending_app
 from pushgate.storage import broadcasts as records
 from pushgate.storage import devices as registry
 from pushgate.storage.apps import AppRecord
-from pushgate.storage.counters import daily_quota_key, read_count
+from pushgate.storage.counters import daily_quota_key, read_count, reserve
 
 ISSUER = "https://issuer.test"
 ADMIN = Principal("admin", "ops", ISSUER, frozenset({"push:admin"}))
@@ -298,3 +298,28 @@ def test_broadcast_page_handler_takes_the_record_body(app_id, queues):
         "page": 0,
         "after": None,
     }
+
+
+def test_broadcast_page_commit_tells_a_second_copy_the_quota_and_a_lost_lock_apart(app_id, queues):
+    """Two copies of one page racing: the second finds it committed (`stale`); a page the
+    quota cannot take changes nothing (`quota`); a broadcast whose app's lock another took
+    (`lease_lost`)."""
+    broadcast = records.get(_start(app_id))
+    lease = clock.epoch() + 60
+    key = daily_quota_key(app_id, clock.utc_day())
+    assert reserve(key, 5, limit=10, expires_at=int(lease))  # a send took half
+    too_much = records.Reservation(key, 6, 10, int(lease))
+
+    def commit(reservation=None, page=0):
+        return records.commit_page(
+            broadcast, page=page, take=1, lease_until=lease, reservation=reservation, ending=None
+        )
+
+    refused = commit(too_much)
+    first, second = commit(), commit()
+    records.release_lock(app_id, broadcast.broadcast_id)
+
+    assert (refused, first, second) == ("quota", "committed", "stale")
+    assert commit(page=1) == "lease_lost"
+    assert records.get(broadcast.broadcast_id).reached == 1
+    assert read_count(key) == 5

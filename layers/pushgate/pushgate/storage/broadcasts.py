@@ -280,7 +280,9 @@ def end(broadcast: Broadcast, ending: Ending) -> bool:
             actions=[
                 BroadcastRecord.status.set(ending.status),
                 BroadcastRecord.finished_at.set(ending.at),
-                BroadcastRecord.reason.set(ending.reason or ""),
+                BroadcastRecord.reason.set(ending.reason)
+                if ending.reason is not None
+                else BroadcastRecord.reason.remove(),
             ],
             condition=BroadcastRecord.status == "running",
         )
