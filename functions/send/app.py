@@ -1,5 +1,6 @@
-"""Send function: tenants send single, bulk and batch notifications and read their status;
-gateway clients (takos protocol) post signed notification events."""
+"""Send function: tenants send single, bulk and batch notifications and read their status,
+start, read and cancel broadcasts; gateway clients (takos protocol) post signed notification
+events."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel
 
 from pushgate.api import BEARER, create_handler, create_resolver, error_responses, ok_responses
+from pushgate.broadcasts import service as broadcasts
+from pushgate.broadcasts.models import (
+    BroadcastRequest,
+    BroadcastResponse,
+    BroadcastStatusResponse,
+)
 from pushgate.notifications import service
 from pushgate.notifications.idempotency import run_once
 from pushgate.notifications.models import (
@@ -24,6 +31,7 @@ from pushgate.notifications.models import (
 )
 from pushgate.params import (
     AdminAppId,
+    BroadcastIdPath,
     CurrentPrincipal,
     IdempotencyKey,
     NotificationIdPath,
@@ -144,6 +152,58 @@ def get_notification(
     notification_id: NotificationIdPath, principal: CurrentPrincipal
 ) -> NotificationStatusResponse:
     return service.notification_status(principal, notification_id)
+
+
+@app.post(
+    "/push/send/broadcast",
+    summary="Send one notification to every device of the app (fanned out page by page)",
+    description="Answers at once: a worker reaches the app's devices 500 at a time, each page "
+    "counted against the daily quota, until none is left, the quota runs out or it is "
+    "cancelled. One broadcast per app at a time (409 `broadcast_running`).",
+    security=BEARER,
+    responses={
+        202: {
+            "description": "Accepted",
+            "content": {"application/json": {"model": BroadcastResponse}},
+        },
+        **SEND_RESPONSES,
+    },
+)
+def send_broadcast(
+    body: Annotated[BroadcastRequest, Body()],
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+    app_id: AdminAppId = None,
+) -> Response[BroadcastResponse]:
+    target = service.sending_app(principal, app_id)
+    broadcast_id = _send(
+        target, idempotency_key, body, lambda: broadcasts.start(principal, target, body)
+    )
+    return _accepted(BroadcastResponse(broadcast_id=broadcast_id))
+
+
+@app.get(
+    "/push/broadcasts/<broadcast_id>",
+    summary="A broadcast's progress: devices reached and their outcomes",
+    security=BEARER,
+    responses=ok_responses(401, 403, 404),
+)
+def get_broadcast(
+    broadcast_id: BroadcastIdPath, principal: CurrentPrincipal
+) -> BroadcastStatusResponse:
+    return broadcasts.status(principal, broadcast_id)
+
+
+@app.delete(
+    "/push/broadcasts/<broadcast_id>",
+    summary="Cancel a running broadcast at its next page (pages queued still deliver)",
+    security=BEARER,
+    responses=ok_responses(401, 403, 404, 409),
+)
+def cancel_broadcast(
+    broadcast_id: BroadcastIdPath, principal: CurrentPrincipal
+) -> BroadcastStatusResponse:
+    return broadcasts.cancel(principal, broadcast_id)
 
 
 GATEWAY_EVENT_RESPONSES: dict = {

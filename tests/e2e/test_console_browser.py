@@ -1,10 +1,10 @@
 """The console in a real browser (Debian's Chromium, headless) against the local stack, where
 the console and the API share one origin: sign-in through the development issuer's form (by
 keyboard alone, too), an app enabled and configured, its devices seen and one revoked, a test
-send that reaches an ntfy stand-in and its status read, the operator's lists, an end user's
-devices, the API reference, and a 360 px wide screen. Any error in the browser's console fails
-the test, except the HTTP errors a test provokes on purpose. Each view leaves a screenshot in
-.artifacts/screenshots/."""
+send that reaches an ntfy stand-in and its status read, a broadcast followed to its counts,
+the operator's lists, an end user's devices, the API reference, and a 360 px wide screen. Any
+error in the browser's console fails the test, except the HTTP errors a test provokes on
+purpose. Each view leaves a screenshot in .artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -270,6 +270,33 @@ def test_console_shows_devices_revokes_one_sends_a_test_and_reads_its_status(
     assert [(r["notification_id"], r["device_id"], r["status"]) for r in receipts] == [
         (notification_id, kept, "delivered")
     ]
+
+
+def test_console_broadcasts_to_an_apps_devices_and_shows_its_counts(page, api, ntfy):
+    app_id = api.new_app()
+    topics = [f"brd-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for index, topic in enumerate(topics):
+        _register_ntfy(api, app_id, f"user-{index}", ntfy, topic)
+    sign_in(page, api, f"/console/apps/{app_id}")
+
+    page.get_by_role("link", name="Broadcast").click()
+    page.get_by_label("Title").fill("Maintenance tonight")
+    page.get_by_label("Body").fill("From 22:00 UTC")
+    page.get_by_label("Android").uncheck()
+    page.get_by_role("button", name="Start broadcast").click()
+    page.get_by_text("Status: all pages queued — finished").wait_for(timeout=60_000)
+    shot(page, "broadcast")
+    bar = page.get_by_role("progressbar")
+
+    assert (
+        page.get_by_label(
+            "Reached 2 of 2 devices: 2 delivered, 0 failed, 0 invalid token, 0 expired"
+        ).count()
+        == 1
+    )
+    assert (bar.get_attribute("value"), bar.get_attribute("max")) == ("2", "2")
+    assert page.get_by_role("button", name="Cancel broadcast").count() == 0
+    assert [[m.title for m in ntfy.messages(t)] for t in topics] == [["Maintenance tonight"]] * 2
 
 
 def test_console_shows_the_apis_error_message(page, api, errors):

@@ -29,6 +29,10 @@ EXPECTED = {
     "send-bulk": {202},
     "send-batch": {202},
     "notification-get": {404},
+    # A broadcast to demo's devices; the samples' broadcast id is unknown here.
+    "broadcast-send": {202},
+    "broadcast-get": {404},
+    "broadcast-cancel": {404},
     # The sample's notification id is unknown here; its preflight answers any URL alike.
     "notification-interactions": {404},
     "notification-interactions-preflight": {204},
@@ -96,6 +100,7 @@ def test_events_invoke_their_functions(api):
 
 def test_events_sqs_samples_are_jobs_and_receipts_the_functions_accept():
     from pushgate.approvals.models import ApprovalTimeout
+    from pushgate.broadcasts.models import BroadcastPage
     from pushgate.managed_ntfy.removals import RemovalRequest
     from pushgate.notifications.models import DeliveryJob
     from pushgate.receipts.models import ReceiptMessage
@@ -104,9 +109,11 @@ def test_events_sqs_samples_are_jobs_and_receipts_the_functions_accept():
     receipt = json.loads((EVENTS / "receipt.json").read_text())["Records"][0]
     removal = json.loads((EVENTS / "ntfy-cleanup.json").read_text())["Records"][0]
     timeout = json.loads((EVENTS / "approval-timeout.json").read_text())["Records"][0]
+    page = json.loads((EVENTS / "broadcast-page.json").read_text())["Records"][0]
     assert DeliveryJob.model_validate_json(job["body"]).user_id == "alice"
     assert ReceiptMessage.model_validate_json(receipt["body"]).receipt.status == "delivered"
     assert RemovalRequest.model_validate_json(removal["body"]).app_id == "demo"
     assert ApprovalTimeout.model_validate_json(timeout["body"]).approval_id.startswith("apr_")
-    sources = {r["eventSource"] for r in (job, receipt, removal, timeout)}
+    assert BroadcastPage.model_validate_json(page["body"]).broadcast_id.startswith("brd_")
+    sources = {r["eventSource"] for r in (job, receipt, removal, timeout, page)}
     assert sources == {"aws:sqs"}

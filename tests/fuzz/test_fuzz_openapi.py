@@ -155,6 +155,7 @@ class Fixtures:
             "POST /push/send/batch": {
                 "notifications": [{"user_id": self.user, **self._message()}] * 2
             },
+            "POST /push/send/broadcast": self._message(),
             "POST /push/devices/register": self._registration(),
             "PATCH /push/config/{app_id}": {"enabled": True, "daily_quota": 100_000_000},
             "PUT /push/instances/{instance}": {"domain": self.origin, "enabled": True},

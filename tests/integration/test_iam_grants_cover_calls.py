@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import fnmatch
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -31,6 +32,10 @@ from pushgate.apps.service import (
 )
 from pushgate.apps.stats import app_stats
 from pushgate.auth import Principal
+from pushgate.broadcasts import fanout
+from pushgate.broadcasts import service as broadcasts
+from pushgate.broadcasts.models import BroadcastPage, BroadcastRequest
+from pushgate.delivery import tally
 from pushgate.delivery.service import deliver
 from pushgate.devices.models import RegisterDeviceRequest
 from pushgate.devices.service import (
@@ -39,6 +44,7 @@ from pushgate.devices.service import (
     list_app_devices,
     register_device,
 )
+from pushgate.errors import ConflictError
 from pushgate.interactions import capabilities as interaction_capabilities
 from pushgate.interactions import service as interactions
 from pushgate.interactions.models import InteractionReport
@@ -65,7 +71,12 @@ ISSUER = "https://issuer.test"
 # Apps it creates name ISSUER as theirs, so ISSUER's users and services act on them.
 ADMIN = Principal("admin", "ops", ISSUER, frozenset({"push:admin"}))
 _ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
-_KEYS = {"AppsTable": "app_id", "DevicesTable": "device_id", "CountersTable": "counter_key"}
+_KEYS = {
+    "AppsTable": "app_id",
+    "DevicesTable": "device_id",
+    "CountersTable": "counter_key",
+    "BroadcastsTable": "broadcast_key",
+}
 
 
 @contextlib.contextmanager
@@ -449,3 +460,33 @@ def test_iam_interactions_and_status_grants_cover_a_reports_life(tables, own_que
     assert "BatchGetItem" in {op for op, _ in reading}
     assert _refused("InteractionsFunction", reporting + clicking, tables) == []
     assert _refused("SendFunction", reading, tables) == []
+
+
+def test_iam_broadcast_grants_cover_a_broadcasts_life(tables, own_queue, app_id):
+    """Started (and refused while running), a page fanned out that finishes it, its counts
+    added by the deliver function, read; another started and cancelled."""
+
+    pages = own_queue("BROADCAST_QUEUE_URL")
+    own_queue("DELIVERY_QUEUE_URL")
+    _register(app_id, "ada", "iam-" + uuid.uuid4().hex + ":APA91b" + "b" * 100, "android")
+    service = Principal("service", app_id, ISSUER, frozenset({"push:send"}))
+    request = BroadcastRequest(title="t", body="b")
+    with dynamodb_requests() as starting:
+        broadcast_id = broadcasts.start(service, app_id, request)
+        with pytest.raises(ConflictError):
+            broadcasts.start(service, app_id, request)
+    (record,) = pages.take()
+    with dynamodb_requests() as fanning_out:
+        fanout.fan_out(BroadcastPage.model_validate_json(record.body))
+    with dynamodb_requests() as counting:
+        tally.write_broadcasts({broadcast_id: Counter({"delivered": 1})})
+    with dynamodb_requests() as reading:
+        shown = broadcasts.status(service, broadcast_id)
+        second = broadcasts.start(service, app_id, request)
+        broadcasts.cancel(service, second)
+
+    assert (shown.status, shown.reached, shown.by_outcome.delivered) == ("finished", 1, 1)
+    assert {op for op, _ in fanning_out} >= {"Query", "TransactWriteItems"}
+    assert _refused("SendFunction", starting + reading, tables) == []
+    assert _refused("BroadcastFanoutFunction", fanning_out, tables) == []
+    assert _refused("DeliverFunction", counting, tables) == []

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-WORKERS = ("approval_timeouts", "deliver", "ntfy_cleanup", "receipts")
+WORKERS = ("approval_timeouts", "broadcast_fanout", "deliver", "ntfy_cleanup", "receipts")
 HTTP_FUNCTIONS = (
     "approvals",
     "config",
@@ -73,10 +73,10 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     ),
     "send": frozenset(
         {
-            "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
-            "errors", "ids", "interactions", "notifications", "observability", "outbound", "params",
-            "policy", "queues", "retry_policy", "settings", "storage", "takos", "urls",
-            "vapid_subject",
+            "api", "approvals", "apps", "audit", "auth", "aws", "broadcasts", "capabilities",
+            "clock", "crypto", "devices", "errors", "ids", "interactions", "notifications",
+            "observability", "outbound", "params", "policy", "queues", "retry_policy", "settings",
+            "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "unregister": frozenset(
@@ -130,6 +130,14 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     # Static files and its configuration: the resolver, settings, nothing of the domain.
     "console": frozenset(
         {"api", "console", "errors", "observability", "settings", "vapid_subject"}
+    ),
+    # A page of devices, the quota and two queues: no provider client, no outbound HTTP.
+    "broadcast_fanout": frozenset(
+        {
+            "approvals", "apps", "auth", "aws", "broadcasts", "clock", "crypto", "devices",
+            "errors", "ids", "notifications", "observability", "policy", "queues", "retry_policy",
+            "settings", "storage", "urls", "vapid_subject", "worker",
+        }
     ),
     "approval_timeouts": frozenset(
         {

@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pushgate.capabilities",
         "pushgate.approvals",
         "pushgate.interactions",
+        "pushgate.broadcasts",
     ),
     # entry points: the HTTP resolver and its parameters, the SQS worker
     ("pushgate.api", "pushgate.params", "pushgate.worker", "pushgate.console"),

@@ -67,7 +67,7 @@ def test_dashboard_shows_the_depth_of_every_dead_letter_queue():
     }
     shown = _metrics("AWS/SQS", "ApproximateNumberOfMessagesVisible")
 
-    assert len(dead_letter_queues) == 4
+    assert len(dead_letter_queues) == 5
     assert sorted(metric[3] for metric in shown) == sorted(
         f"${{{queue}.QueueName}}" for queue in dead_letter_queues
     )

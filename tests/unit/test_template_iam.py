@@ -21,6 +21,7 @@ SERVICES = ("dynamodb:", "kms:", "sqs:", "secretsmanager:")
 DEVICE_COUNT = ["app_id", "device_count"]
 GATEWAY_ROWS = ["takos:*", "instance#*"]
 DELIVERY_STATS = ["counter_key", "delivered", "failed", "invalid_token", "expired", "expires_at"]
+BROADCAST_COUNTS = ["broadcast_key", "delivered", "failed", "invalid_token", "expired"]
 
 # (action, resource) -> condition, for every grant the function needs: read from each code
 # path (PynamoDB get = GetItem, save = PutItem, update = UpdateItem, delete = DeleteItem,
@@ -89,9 +90,15 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:PutItem", "NoncesTable"): None,
         ("dynamodb:GetItem", "NoncesTable"): None,
         ("dynamodb:DeleteItem", "NoncesTable"): None,
+        # A broadcast with its app's lock (start, undo, read, cancel).
+        ("dynamodb:GetItem", "BroadcastsTable"): None,
+        ("dynamodb:PutItem", "BroadcastsTable"): None,
+        ("dynamodb:UpdateItem", "BroadcastsTable"): None,
+        ("dynamodb:DeleteItem", "BroadcastsTable"): None,
         ("kms:Encrypt", "FieldEncryptionKey"): None,
         ("kms:Decrypt", "FieldEncryptionKey"): None,
         ("sqs:SendMessage*", "DeliveryQueue"): None,
+        ("sqs:SendMessage*", "BroadcastQueue"): None,  # a broadcast's first page
     },
     "DeliverFunction": {
         ("dynamodb:GetItem", "AppsTable"): None,
@@ -107,6 +114,10 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:UpdateItem", "CountersTable"): {  # hourly delivery statistics only
             "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["stats#*"]},
             "ForAllValues:StringEquals": {"dynamodb:Attributes": DELIVERY_STATS},
+        },
+        ("dynamodb:UpdateItem", "BroadcastsTable"): {  # broadcasts' outcome counts only
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["brd_*"]},
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": BROADCAST_COUNTS},
         },
         ("kms:Decrypt", "FieldEncryptionKey"): None,
         ("sqs:SendMessage*", "DeliveryQueue"): None,
@@ -204,6 +215,22 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("sqs:SendMessage*", "ApprovalTimeoutQueue"): None,
         ("sqs:SendMessage*", "ReceiptQueue"): None,
         ("sqs:SendMessage*", "DeliveryQueue"): None,
+    },
+    "BroadcastFanoutFunction": {
+        ("dynamodb:GetItem", "AppsTable"): None,
+        ("dynamodb:Query", "DevicesTable/index/by_app"): None,
+        ("dynamodb:GetItem", "CountersTable"): {  # the daily quota only
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["quota#*"]}
+        },
+        ("dynamodb:UpdateItem", "CountersTable"): {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["quota#*"]}
+        },
+        ("dynamodb:PutItem", "NotificationsTable"): None,  # a page's send-request item
+        ("dynamodb:GetItem", "BroadcastsTable"): None,
+        ("dynamodb:UpdateItem", "BroadcastsTable"): None,
+        ("dynamodb:DeleteItem", "BroadcastsTable"): None,  # the app's lock, released
+        ("sqs:SendMessage*", "DeliveryQueue"): None,
+        ("sqs:SendMessage*", "BroadcastQueue"): None,  # the next page
     },
     "ConsoleFunction": {},  # static files and its configuration: logs only
     "NtfyCleanupFunction": {

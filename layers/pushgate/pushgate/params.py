@@ -38,6 +38,10 @@ InstancePath = Annotated[
     ),
 ]
 ApprovalIdPath = Annotated[str, Path(pattern=APPROVAL_ID_PATTERN, description="An approval id")]
+# Here, not in pushgate.broadcasts: only this route parameter checks it, and importing that
+# package would load it into every HTTP function.
+BROADCAST_ID_PATTERN = r"^brd_[0-9a-z]{26}$"
+BroadcastIdPath = Annotated[str, Path(pattern=BROADCAST_ID_PATTERN, description="A broadcast id")]
 DecisionTokenPath = Annotated[
     str,
     Path(

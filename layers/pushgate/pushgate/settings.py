@@ -86,6 +86,8 @@ class Settings(BaseModel):
     approvals_table_name: str = Field("", alias="APPROVALS_TABLE_NAME")
     approval_timeout_queue_url: str = Field("", alias="APPROVAL_TIMEOUT_QUEUE_URL")
     ntfy_cleanup_queue_url: str = Field("", alias="NTFY_CLEANUP_QUEUE_URL")
+    broadcasts_table_name: str = Field("", alias="BROADCASTS_TABLE_NAME")
+    broadcast_queue_url: str = Field("", alias="BROADCAST_QUEUE_URL")
     field_encryption_key_id: str = Field("", alias="FIELD_ENCRYPTION_KEY_ID")
     token_hash_key_id: str = Field("", alias="TOKEN_HASH_KEY_ID")
 

@@ -9,6 +9,7 @@ import { errorBox, notify } from "./ui.js";
 import { accountView } from "./views/account.js";
 import { appView } from "./views/app.js";
 import { appsView } from "./views/apps.js";
+import { broadcastView } from "./views/broadcast.js";
 import { devicesView } from "./views/devices.js";
 import { instancesView } from "./views/instances.js";
 import { sendView } from "./views/send.js";
@@ -107,6 +108,7 @@ async function start() {
       ["/console/apps/:app", appView],
       ["/console/apps/:app/devices", devicesView],
       ["/console/apps/:app/send", sendView],
+      ["/console/apps/:app/broadcast", broadcastView],
       ["/console/apps/:app/status", statusView],
       ["/console/instances", instancesView],
       ["/console/account", accountView],

@@ -62,7 +62,11 @@ def finish(
         if result.final == "invalid_token":
             remove_device(result.device)
     _record(job, results, first_record=first_record)
-    count_outcomes(job.app_id, (r.final for r in results if r.final is not None))
+    count_outcomes(
+        job.app_id,
+        (r.final for r in results if r.final is not None),
+        broadcast_id=job.broadcast_id,
+    )
     _requeue(job, [r for r in results if r.final is None])
     emit_receipts(
         job,
@@ -106,7 +110,7 @@ def finish_gone(
             for o in outcomes
         },
     )
-    count_outcomes(job.app_id, (o.status for o in outcomes))
+    count_outcomes(job.app_id, (o.status for o in outcomes), broadcast_id=job.broadcast_id)
     emit_receipts(job, app, record_id, outcomes)
 
 

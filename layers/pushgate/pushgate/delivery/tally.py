@@ -1,6 +1,7 @@
 """The hourly delivery statistics (`GET /push/stats/{app_id}`) of one deliver invocation,
 written together when its batch is done: one atomic ADD per app, however many of the batch's
-jobs were that app's (a batch of ten jobs of one app is one write, not ten).
+jobs were that app's (a batch of ten jobs of one app is one write, not ten); and the same for
+broadcasts (`GET /push/broadcasts/{id}`): one ADD per broadcast the batch's jobs belong to.
 
 Every count is of a final outcome reached in this invocation (a redelivered job's devices that
 were already final are not tried again, so they are not counted twice). All counts of an
@@ -20,25 +21,36 @@ from typing import Any
 
 from pushgate import clock
 from pushgate.observability import logger
-from pushgate.storage import delivery_stats
+from pushgate.storage import broadcasts, delivery_stats
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
 class OutcomeTally:
-    """Final outcomes by app, as the jobs of one invocation reach them."""
+    """Final outcomes by app and by broadcast, as the jobs of one invocation reach them."""
 
     def __init__(self) -> None:
         self._counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self._broadcasts: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self._lock = threading.Lock()  # jobs add from worker threads
 
-    def add(self, app_id: str, statuses: Iterable[str]) -> None:
+    def add(self, app_id: str, statuses: Iterable[str], broadcast_id: str | None = None) -> None:
+        statuses = list(statuses)
         with self._lock:
             self._counts[app_id].update(statuses)
+            if broadcast_id is not None:
+                self._broadcasts[broadcast_id].update(statuses)
 
     def take(self) -> dict[str, Counter[str]]:
+        """The apps' counts, taken off."""
         with self._lock:
             counts, self._counts = dict(self._counts), defaultdict(Counter)
+        return counts
+
+    def take_broadcasts(self) -> dict[str, Counter[str]]:
+        """The broadcasts' counts, taken off."""
+        with self._lock:
+            counts, self._broadcasts = dict(self._broadcasts), defaultdict(Counter)
         return counts
 
 
@@ -47,17 +59,21 @@ _current: contextvars.ContextVar[OutcomeTally | None] = contextvars.ContextVar(
 )
 
 
-def count_outcomes(app_id: str, statuses: Iterable[str]) -> None:
-    """Count final outcomes of the app: into the invocation's tally when there is one, else
-    written at once."""
+def count_outcomes(
+    app_id: str, statuses: Iterable[str], *, broadcast_id: str | None = None
+) -> None:
+    """Count final outcomes of the app (and of the broadcast the job fans out, if any): into
+    the invocation's tally when there is one, else written at once."""
     statuses = list(statuses)
     if not statuses:
         return
     tally = _current.get()
     if tally is not None:
-        tally.add(app_id, statuses)
+        tally.add(app_id, statuses, broadcast_id)
         return
     write({app_id: Counter(statuses)})
+    if broadcast_id is not None:
+        write_broadcasts({broadcast_id: Counter(statuses)})
 
 
 def write(counts: dict[str, Counter[str]]) -> None:
@@ -70,6 +86,16 @@ def write(counts: dict[str, Counter[str]]) -> None:
             logger.error(
                 "delivery statistics could not be written; these counts are lost",
                 extra={"app_id": app_id, "outcomes": sum(outcomes.values())},
+            )
+
+
+def write_broadcasts(counts: dict[str, Counter[str]]) -> None:
+    """One ADD per broadcast."""
+    for broadcast_id, outcomes in sorted(counts.items()):
+        if not broadcasts.add_outcomes(broadcast_id, outcomes):
+            logger.error(
+                "broadcast counts could not be written; these counts are lost",
+                extra={"broadcast_id": broadcast_id, "outcomes": sum(outcomes.values())},
             )
 
 
@@ -86,5 +112,6 @@ def tallying_outcomes(handler: Handler) -> Handler:
         finally:
             _current.reset(token)
             write(tally.take())
+            write_broadcasts(tally.take_broadcasts())
 
     return wrapper

@@ -165,3 +165,5 @@ class DeliveryJob(BaseModel):
     # False for pushgate's own pushes (an approval's replacement): outcomes are recorded,
     # and no receipt goes to the tenant.
     receipts: bool = True
+    # The broadcast this job fans out (pushgate.broadcasts): its outcomes are counted there too.
+    broadcast_id: str | None = None

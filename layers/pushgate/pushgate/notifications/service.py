@@ -119,14 +119,20 @@ def _check_sizes(notification_ids: Sequence[str], recipients: Sequence[Recipient
     """413 when a notification would not fit a push message, with the longest interactions
     URL the deliver function adds."""
     for notification_id, recipient in zip(notification_ids, recipients, strict=True):
-        document = recipient.message.webpush_document(notification_id)
-        document[interactions.WEBPUSH_FIELD] = interactions.LONGEST_URL
-        size = len(encode_payload(document))
-        if size > MAX_WEBPUSH_PLAINTEXT:
-            raise PayloadTooLargeError(
-                f"the notification serialises to {size} bytes; a push message holds "
-                f"{MAX_WEBPUSH_PLAINTEXT}"
-            )
+        check_fits(notification_id, recipient.message)
+
+
+def check_fits(notification_id: str, message: MessageContent) -> None:
+    """413 unless the message, as notification `notification_id` (any id of the usual
+    length), fits a push message with the longest interactions URL."""
+    document = message.webpush_document(notification_id)
+    document[interactions.WEBPUSH_FIELD] = interactions.LONGEST_URL
+    size = len(encode_payload(document))
+    if size > MAX_WEBPUSH_PLAINTEXT:
+        raise PayloadTooLargeError(
+            f"the notification serialises to {size} bytes; a push message holds "
+            f"{MAX_WEBPUSH_PLAINTEXT}"
+        )
 
 
 def _jobs(

@@ -3,7 +3,9 @@
 Keys: `quota#<app_id>#<YYYY-MM-DD>` counts an app's notifications for one UTC day;
 `regrate#<app_id>#<owner>#<user_id>` holds one user's registrations in the last hour.
 (`wellknown#<domain>` items share the table: `pushgate.storage.wellknown`; so do the hourly
-delivery outcomes `stats#<app_id>#<hour>`: `pushgate.storage.delivery_stats`.)
+delivery outcomes `stats#<app_id>#<hour>`: `pushgate.storage.delivery_stats`. A broadcast's
+page reserves its devices in the daily quota inside the transaction that records the page:
+`reserve_within`, used by `pushgate.storage.broadcasts`.)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterable
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from pushgate import clock
 from pushgate.storage.base import table_meta
@@ -113,6 +116,18 @@ def reserve(key: str, amount: int, *, limit: int, expires_at: int) -> bool:
             return False
         raise
     return True
+
+
+def reserve_within(
+    tx: TransactWrite, key: str, amount: int, *, limit: int, expires_at: int
+) -> None:
+    """`reserve` as one item of a transaction: the transaction fails (its condition) when the
+    counter cannot take `amount` more within `limit`."""
+    tx.update(
+        CounterRecord(key),
+        actions=[CounterRecord.count.add(amount), CounterRecord.expires_at.set(expires_at)],
+        condition=CounterRecord.count.does_not_exist() | (CounterRecord.count <= limit - amount),
+    )
 
 
 def release(key: str, amount: int) -> None:

@@ -7,6 +7,7 @@ const PAGES = [
   ["", "Notifications"],
   ["/devices", "Devices"],
   ["/send", "Test send"],
+  ["/broadcast", "Broadcast"],
   ["/status", "Status"],
 ];
 
