@@ -73,8 +73,10 @@ def no_sleeping(monkeypatch) -> list[float]:
     async def asleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr(pushgate_client._flow.time, "sleep", slept.append)
-    monkeypatch.setattr(pushgate_client._flow.asyncio, "sleep", asleep)
+    # The drivers' own pauses only: patching time.sleep itself would also record the sleeps
+    # of every other thread in this process (a local stack's, in a full run).
+    monkeypatch.setattr(pushgate_client._flow, "_sleep", slept.append)
+    monkeypatch.setattr(pushgate_client._flow, "_asleep", asleep)
     return slept
 
 
