@@ -52,6 +52,19 @@ export interface Approval {
   reason: string | null;
 }
 
+export interface BroadcastStatus {
+  broadcast_id: string;
+  app_id: string;
+  status: "running" | "finished" | "cancelled" | "quota_exhausted";
+  total: number;
+  reached: number;
+  by_outcome: { delivered: number; failed: number; invalid_token: number; expired: number };
+  finished: boolean;
+  created_at: string;
+  finished_at: string | null;
+  reason: string | null;
+}
+
 export interface Retry {
   attempts: number;
   deadlineMs: number;
@@ -96,6 +109,9 @@ export class Pushgate {
   send(userId: string, title: string, body: string, options?: MessageOptions): Promise<string>;
   sendBulk(userIds: Iterable<string>, title: string, body: string, options?: MessageOptions): Promise<string[]>;
   sendBatch(notifications: Iterable<Notification>, options?: { appId?: string }): Promise<string[]>;
+  broadcast(title: string, body: string, options?: MessageOptions & { platforms?: string[] }): Promise<string>;
+  broadcastStatus(broadcastId: string): Promise<BroadcastStatus>;
+  cancelBroadcast(broadcastId: string): Promise<BroadcastStatus>;
   notificationStatus(notificationId: string): Promise<Record<string, unknown>>;
   devices(appId: string, options?: { pageSize?: number }): AsyncGenerator<Record<string, unknown>, void, undefined>;
   readonly approvals: {

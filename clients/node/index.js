@@ -1,6 +1,6 @@
 // pushgate's client for Node backends (Node 20+, no dependencies: the built-in fetch and
 // crypto). The same surface as the Python client (clients/python): send, sendBulk,
-// sendBatch, notificationStatus, approvals.create/get/wait, devices() (an async iterator over
+// sendBatch, broadcast (with broadcastStatus, cancelBroadcast), notificationStatus, approvals.create/get/wait, devices() (an async iterator over
 // pages), config.get/update, and verifyReceipt. Each call carries one Idempotency-Key that
 // its retries reuse; 429 (after Retry-After), 502-504, lost connections and 409
 // request_in_progress are retried with full-jitter backoff within a total deadline.
@@ -198,6 +198,22 @@ export class Pushgate {
   async sendBatch(notifications, { appId } = {}) {
     const answer = await this._request("POST", "/push/send/batch", { json: { notifications: [...notifications] }, query: this._as(appId), idempotent: true });
     return answer.notification_ids;
+  }
+
+  /** One notification to every device of the app (or of `platforms`); resolves to its id. */
+  async broadcast(title, body, options = {}) {
+    const { appId, ...fields } = options;
+    const answer = await this._request("POST", "/push/send/broadcast", { json: { title, body, ...fields }, query: this._as(appId), idempotent: true });
+    return answer.broadcast_id;
+  }
+
+  /** `{status, total, reached, by_outcome, finished, ...}`. */
+  broadcastStatus(broadcastId) {
+    return this._request("GET", `/push/broadcasts/${encodeURIComponent(broadcastId)}`);
+  }
+
+  cancelBroadcast(broadcastId) {
+    return this._request("DELETE", `/push/broadcasts/${encodeURIComponent(broadcastId)}`);
   }
 
   notificationStatus(notificationId) {

@@ -38,28 +38,17 @@ def test_a_browser_signs_in_with_code_and_pkce_and_calls_the_api(api) -> None:
     )
     location = urlsplit(submitted.headers["location"])
     params = {k: v[0] for k, v in parse_qs(location.query).items()}
-    exchanged = http.post(
-        discovery["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": params["code"],
-            "redirect_uri": redirect_uri,
-            "client_id": "pushgate-console",
-            "code_verifier": verifier,
-        },
-    )
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": params["code"],
+        "redirect_uri": redirect_uri,
+        "client_id": "pushgate-console",
+        "code_verifier": verifier,
+    }
+    exchanged = http.post(discovery["token_endpoint"], data=exchange)
     token = exchanged.json()["access_token"]
     app = api.request("PATCH", "/push/config/signed-in-app", token, json={"enabled": True})
-    replayed = http.post(
-        discovery["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": params["code"],
-            "redirect_uri": redirect_uri,
-            "client_id": "pushgate-console",
-            "code_verifier": verifier,
-        },
-    )
+    replayed = http.post(discovery["token_endpoint"], data=exchange)
 
     assert discovery["issuer"] == api.stack.issuer_url
     assert discovery["code_challenge_methods_supported"] == ["S256"]

@@ -42,7 +42,7 @@ def test_the_node_clients_own_tests_pass() -> None:
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert "# fail 0" in run.stdout
-    assert "# pass 14" in run.stdout
+    assert "# pass 15" in run.stdout
 
 
 def test_the_readme_lines_send_wait_for_an_approval_and_verify_a_receipt(

@@ -159,6 +159,22 @@ test("a refused token is replaced once; a refusing token endpoint is a TokenErro
   await assert.rejects(client(refused.fetch, { token: new ClientCredentials("https://id.example/token", "svc", "x") }).send("a", "b", "c"), TokenError);
 });
 
+test("broadcast posts to the broadcast route; its status and cancel follow", async () => {
+  const { fetch, requests } = script(
+    json(202, { broadcast_id: "brd_1" }),
+    json(200, { broadcast_id: "brd_1", status: "running" }),
+    json(200, { broadcast_id: "brd_1", status: "cancelled" }),
+  );
+  const push = client(fetch);
+
+  assert.equal(await push.broadcast("Hi", "All", { platforms: ["web"] }), "brd_1");
+  assert.equal((await push.broadcastStatus("brd_1")).status, "running");
+  assert.equal((await push.cancelBroadcast("brd_1")).status, "cancelled");
+  assert.deepEqual(requests.map((r) => `${r.method} ${r.url.pathname}`), ["POST /push/send/broadcast", "GET /push/broadcasts/brd_1", "DELETE /push/broadcasts/brd_1"]);
+  assert.deepEqual(JSON.parse(requests[0].body), { title: "Hi", body: "All", platforms: ["web"] });
+  assert.match(requests[0].headers["idempotency-key"], /^[0-9a-f]{32}$/);
+});
+
 // The test vector of the Standard Webhooks specification (and its reference libraries).
 const VECTOR = {
   secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",

@@ -192,6 +192,32 @@ class Core:
         )
         return list(answer["notification_ids"])
 
+    def broadcast(
+        self,
+        title: str,
+        body: str,
+        platforms: Sequence[str] | None,
+        app_id: str | None,
+        options: MessageOptions,
+    ) -> Flow[str]:
+        document: dict[str, Any] = {"title": title, "body": body, **options}
+        if platforms is not None:
+            document["platforms"] = list(platforms)
+        answer = yield from self.request(
+            "POST",
+            "/push/send/broadcast",
+            json=document,
+            params=self._as_app(app_id),
+            idempotent=True,
+        )
+        return cast(str, answer["broadcast_id"])
+
+    def broadcast_status(self, broadcast_id: str) -> Flow[dict[str, Any]]:
+        return (yield from self.request("GET", f"/push/broadcasts/{broadcast_id}"))
+
+    def cancel_broadcast(self, broadcast_id: str) -> Flow[dict[str, Any]]:
+        return (yield from self.request("DELETE", f"/push/broadcasts/{broadcast_id}"))
+
     def notification_status(self, notification_id: str) -> Flow[dict[str, Any]]:
         return (yield from self.request("GET", f"/push/notifications/{notification_id}"))
 

@@ -14,6 +14,9 @@ from typing import Any, TypeVar
 import httpx
 
 T = TypeVar("T")
+# Looked up at each pause (tests replace them): the drivers' only clocks.
+_sleep = time.sleep
+_asleep = asyncio.sleep
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def run_sync(flow: Flow[T], http: httpx.Client) -> T:
             except httpx.TransportError as exc:
                 error = exc
         elif isinstance(step, Sleep):
-            time.sleep(step.seconds)
+            _sleep(step.seconds)
         else:
             if inspect.isawaitable(step.value):
                 raise TypeError("the synchronous client needs a token callable that returns a str")
@@ -81,6 +84,6 @@ async def run_async(flow: Flow[T], http: httpx.AsyncClient) -> T:
             except httpx.TransportError as exc:
                 error = exc
         elif isinstance(step, Sleep):
-            await asyncio.sleep(step.seconds)
+            await _asleep(step.seconds)
         else:
             outcome = await step.value if inspect.isawaitable(step.value) else step.value

@@ -77,6 +77,26 @@ class Pushgate(_Base):
         """Different notifications (each `{user_id, title, body, ...}`) in one request."""
         return self._run(self._core.send_batch(notifications, app_id))
 
+    def broadcast(
+        self,
+        title: str,
+        body: str,
+        *,
+        platforms: Sequence[str] | None = None,
+        app_id: str | None = None,
+        **options: Unpack[MessageOptions],
+    ) -> str:
+        """One notification to every device of the app (or of `platforms`), fanned out by
+        pushgate a page at a time; returns the broadcast id."""
+        return self._run(self._core.broadcast(title, body, platforms, app_id, options))
+
+    def broadcast_status(self, broadcast_id: str) -> dict[str, Any]:
+        """`{status, total, reached, by_outcome, finished, ...}`."""
+        return self._run(self._core.broadcast_status(broadcast_id))
+
+    def cancel_broadcast(self, broadcast_id: str) -> dict[str, Any]:
+        return self._run(self._core.cancel_broadcast(broadcast_id))
+
     def notification_status(self, notification_id: str) -> dict[str, Any]:
         return self._run(self._core.notification_status(notification_id))
 
@@ -145,6 +165,23 @@ class AsyncPushgate(_Base):
         self, notifications: Sequence[Mapping[str, Any]], *, app_id: str | None = None
     ) -> list[str]:
         return await self._run(self._core.send_batch(notifications, app_id))
+
+    async def broadcast(
+        self,
+        title: str,
+        body: str,
+        *,
+        platforms: Sequence[str] | None = None,
+        app_id: str | None = None,
+        **options: Unpack[MessageOptions],
+    ) -> str:
+        return await self._run(self._core.broadcast(title, body, platforms, app_id, options))
+
+    async def broadcast_status(self, broadcast_id: str) -> dict[str, Any]:
+        return await self._run(self._core.broadcast_status(broadcast_id))
+
+    async def cancel_broadcast(self, broadcast_id: str) -> dict[str, Any]:
+        return await self._run(self._core.cancel_broadcast(broadcast_id))
 
     async def notification_status(self, notification_id: str) -> dict[str, Any]:
         return await self._run(self._core.notification_status(notification_id))

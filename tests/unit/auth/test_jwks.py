@@ -75,4 +75,5 @@ def test_jwks_fetch_gives_up_on_a_trickling_issuer_at_its_deadline(monkeypatch):
             JwksCache(allow_http=True).key(issuer, "k1")
         elapsed = time.monotonic() - started
 
-    assert 0.5 <= elapsed < 0.8
+    # Not the tarpit's 10 s; the slack is for a loaded CI machine (seen: 0.84 s).
+    assert 0.5 <= elapsed < 2.5

@@ -73,8 +73,10 @@ def no_sleeping(monkeypatch) -> list[float]:
     async def asleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr(pushgate_client._flow.time, "sleep", slept.append)
-    monkeypatch.setattr(pushgate_client._flow.asyncio, "sleep", asleep)
+    # The drivers' own pauses only: patching time.sleep itself would also record the sleeps
+    # of every other thread in this process (a local stack's, in a full run).
+    monkeypatch.setattr(pushgate_client._flow, "_sleep", slept.append)
+    monkeypatch.setattr(pushgate_client._flow, "_asleep", asleep)
     return slept
 
 
@@ -345,3 +347,28 @@ def test_a_token_endpoint_refusal_is_a_token_error(run) -> None:
 
     with pytest.raises(TokenError, match="401: invalid_client"):
         run(Script(refusal), "send", "a", "b", "c", token=credentials)
+
+
+def test_broadcast_posts_to_the_broadcast_route_and_its_status_and_cancel_follow(run) -> None:
+    script = Script(
+        httpx.Response(202, json={"broadcast_id": "brd_1"}),
+        httpx.Response(200, json={"broadcast_id": "brd_1", "status": "running"}),
+        httpx.Response(200, json={"broadcast_id": "brd_1", "status": "cancelled"}),
+    )
+
+    started = run(script, "broadcast", "Hi", "All", platforms=["web"], url="https://a.example")
+    status = run(script, "broadcast_status", "brd_1")
+    cancelled = run(script, "cancel_broadcast", "brd_1")
+    post, get, delete = script.requests
+
+    assert (started, status["status"], cancelled["status"]) == ("brd_1", "running", "cancelled")
+    assert (post.method, post.url.path) == ("POST", "/push/send/broadcast")
+    assert json.loads(post.content) == {
+        "title": "Hi",
+        "body": "All",
+        "url": "https://a.example",
+        "platforms": ["web"],
+    }
+    assert len(post.headers["idempotency-key"]) == 32
+    assert (get.method, get.url.path) == ("GET", "/push/broadcasts/brd_1")
+    assert (delete.method, delete.url.path) == ("DELETE", "/push/broadcasts/brd_1")
