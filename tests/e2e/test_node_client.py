@@ -92,6 +92,12 @@ def test_the_readme_lines_send_wait_for_an_approval_and_verify_a_receipt(
         "approved",
     )
     assert answered["status"]["notification_id"] == asked["notificationId"]
+    broadcast = answered["broadcast"]
+    assert (broadcast["status"], broadcast["finished"], broadcast["reached"]) == (
+        "finished",
+        True,
+        1,
+    )
     assert verified.returncode == 0, verified.stderr
     assert json.loads(verified.stdout) == calls[0].json()
     assert forged.returncode == 1

@@ -36,6 +36,7 @@ def test_the_readme_lines_send_wait_for_an_approval_and_verify_its_receipt(tenan
     # -- the README's lines ---------------------------------------------------------------
     push = Pushgate(api_url, token=token)
     notification_id = push.send("alice", "Hello", "You have a reply")
+    broadcast_id = push.broadcast("Maintenance tonight", "22:00-23:00 UTC")  # every device
     approval = push.approvals.create("alice", "Sign in?", "Firefox on Linux")
     tapping = threading.Thread(target=lambda: _tap_when_asked(stack, topic), daemon=True)
     tapping.start()
@@ -51,20 +52,26 @@ def test_the_readme_lines_send_wait_for_an_approval_and_verify_its_receipt(tenan
         True,
         "approve",
     )
-    # the notification's and the approval push's delivery receipts, and the approval's
+    # the notification's, the broadcast's and the approval push's delivery receipts, and the
+    # approval's
     assert sorted((r["type"], r["status"]) for r in receipts) == [
         ("approval", "approved"),
         ("delivery", "delivered"),
         ("delivery", "delivered"),
+        ("delivery", "delivered"),
     ]
     assert push.notification_status(notification_id)["deliveries"][0]["status"] == "delivered"
+    finished = wait_for(
+        lambda: (state := push.broadcast_status(broadcast_id))["finished"] and state, "broadcast"
+    )
+    assert (finished["status"], finished["total"], finished["reached"]) == ("finished", 1, 1)
+    assert finished["by_outcome"]["delivered"] == 1
 
 
 def _approval_answered(calls, secret: str) -> list[dict] | None:
     receipts = [verify_receipt(c.body, c.headers, secret) for c in calls]
-    return (
-        receipts if len(receipts) == 3 and any(r["type"] == "approval" for r in receipts) else None
-    )
+    answered = any(r["type"] == "approval" for r in receipts)
+    return receipts if len(receipts) == 4 and answered else None
 
 
 def _tap_when_asked(stack, topic: str) -> None:
