@@ -200,10 +200,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             )
             response = self.server.api.handle(request, request_id)
         self._write(response, request_id)
+        # The path only: a query may carry a one-time credential (the sign-in's `code`).
         logger.info(
             "%s %s -> %d (%.0f ms)",
             self.command,
-            self.path,
+            self.path.split("?", 1)[0],
             response.status,
             (time.monotonic() - started) * 1000,
         )

@@ -4,6 +4,7 @@ working on the API (the functions trust the issuer that minted it)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +16,8 @@ from local.oidc import s256
 pytestmark = pytest.mark.e2e
 
 
-def test_a_browser_signs_in_with_code_and_pkce_and_calls_the_api(api) -> None:
+def test_a_browser_signs_in_with_code_and_pkce_and_calls_the_api(api, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="local.server")
     http = api.http
     redirect_uri = f"{api.stack.api_url}/console/"
     verifier = secrets.token_urlsafe(48)
@@ -61,6 +63,9 @@ def test_a_browser_signs_in_with_code_and_pkce_and_calls_the_api(api) -> None:
     assert app.status_code == 200
     assert app.json()["enabled"] is True
     assert (replayed.status_code, replayed.json()["error"]) == (400, "invalid_grant")
+    logged = [r.getMessage() for r in caplog.records if r.name == "local.server"]
+    assert "GET /_local/authorize -> 200" in " ".join(logged)
+    assert not [line for line in logged if params["code"] in line or "state=" in line]
 
 
 def test_the_sign_in_endpoints_refuse_other_methods(api) -> None:
