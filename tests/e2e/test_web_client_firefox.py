@@ -316,7 +316,11 @@ def test_firefox_clicking_the_body_opens_the_payloads_url(api, subscribed, firef
     opened = firefox.marionette.window_handles[-1]
     firefox.marionette.switch_to_window(opened)
     try:
+        # A new tab is about:blank until its navigation commits (seen under load).
         url = firefox.marionette.get_url()
+        while url == "about:blank" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            url = firefox.marionette.get_url()
     finally:
         firefox.marionette.close()
         firefox.marionette.switch_to_window(firefox.marionette.window_handles[0])
