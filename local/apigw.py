@@ -73,6 +73,9 @@ class HttpResponse:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    # The route that answered (`POST /push/approvals/{approval_id}/decisions/{token}`): what
+    # the request log shows, since a path may carry a capability token.
+    route_key: str | None = None
 
 
 class MalformedResponseError(Exception):

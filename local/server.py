@@ -27,6 +27,7 @@ from local.apigw import (
 from local.errors import InvocationError
 from local.issuer import DevIssuer, DevIssuers, TokenRequestError
 from local.oidc import AuthorizationServer
+from local.template import HttpRoute
 
 __all__ = ["LocalApi", "LocalHttpServer"]
 
@@ -89,10 +90,15 @@ class LocalApi:
         event = build_event(
             request, route, path_parameters, api_id=self._api_id, request_id=request_id
         )
+        response = self._answer(route, event)
+        response.route_key = route.route_key
+        return response
+
+    def _answer(self, route: HttpRoute, event: Any) -> HttpResponse:
         try:
             result = self._invoke(route.function_id, event)
         except InvocationError as exc:
-            logger.warning("%s %s: %s", request.method, request.raw_path, exc)
+            logger.warning("%s: %s", route.route_key, exc)
             return error_response(
                 502,
                 "internal_error",
@@ -200,11 +206,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             )
             response = self.server.api.handle(request, request_id)
         self._write(response, request_id)
-        # The path only: a query may carry a one-time credential (the sign-in's `code`).
+        # The route, not the target: a path may carry a capability token (decision and
+        # interaction URLs) and a query a one-time credential (the sign-in's `code`).
         logger.info(
-            "%s %s -> %d (%.0f ms)",
-            self.command,
-            self.path.split("?", 1)[0],
+            "%s -> %d (%.0f ms)",
+            response.route_key or f"{self.command} {self.path.split('?', 1)[0]}",
             response.status,
             (time.monotonic() - started) * 1000,
         )

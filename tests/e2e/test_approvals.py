@@ -6,6 +6,7 @@ receipt, and the decision URLs refused when forged, reused or late."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -192,7 +193,8 @@ def test_no_answer_expires_after_the_timeout_and_reads_as_denied(approvals):
     assert approvals.get(approval_id).json()["status"] == "expired"
 
 
-def test_forged_and_misused_decision_urls_are_refused_and_change_nothing(approvals):
+def test_forged_and_misused_decision_urls_are_refused_and_change_nothing(approvals, caplog):
+    caplog.set_level(logging.INFO, logger="local.server")
     topic = approvals.ntfy_device("dave")
     first = approvals.ask("dave").json()["approval_id"]
     second = approvals.ask("dave").json()["approval_id"]
@@ -233,6 +235,9 @@ def test_forged_and_misused_decision_urls_are_refused_and_change_nothing(approva
     )
     assert approvals.get(first).json()["status"] == "approved"
     assert approvals.get(second).json()["status"] == "pending"
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "local.server")
+    assert "POST /push/approvals/{approval_id}/decisions/{token} -> 409" in logged
+    assert token not in logged  # the capability never reaches a log line
 
 
 def test_concurrent_decisions_on_two_devices_exactly_one_wins(approvals):
