@@ -88,18 +88,19 @@ def test_emulator_long_poll_returns_when_a_message_arrives(emulator: EmulatorSer
     url = sqs.create_queue(QueueName="long-poll")["QueueUrl"]
     threading.Timer(0.3, lambda: sqs.send_message(QueueUrl=url, MessageBody="late")).start()
     started = time.monotonic()
-    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20).get("Messages", [])
     assert [message["Body"] for message in messages] == ["late"]
-    assert time.monotonic() - started < 3
+    # Well before the 20 s wait ends; the slack is for a loaded CI machine (seen: 4.6 s).
+    assert time.monotonic() - started < 10
 
 
 def test_emulator_serves_other_requests_during_a_long_poll(emulator: EmulatorServer) -> None:
     sqs, other = _client(emulator, "sqs"), _client(emulator, "sqs")
     url = sqs.create_queue(QueueName="idle")["QueueUrl"]
-    poll = threading.Thread(target=lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=3))
+    poll = threading.Thread(target=lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=8))
     poll.start()
     time.sleep(0.2)
     started = time.monotonic()
     other.list_queues()
-    assert time.monotonic() - started < 2  # not held up by the 3 s poll
+    assert time.monotonic() - started < 4  # not held up by the 8 s poll
     poll.join()

@@ -110,7 +110,7 @@ def test_pool_kills_a_worker_that_overruns_its_timeout(pool: FunctionPool) -> No
     started = time.monotonic()
     with pytest.raises(FunctionTimeoutError, match=r"timed out after 1\.00 seconds"):
         pool.invoke({"action": "sleep", "seconds": 10})
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5  # the 1 s timeout, not the 10 s sleep
     assert pool.invoke({})["pid"] != before
 
 

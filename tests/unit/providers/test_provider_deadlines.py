@@ -60,7 +60,7 @@ def test_ntfy_sender_gives_up_on_a_trickling_server_at_its_deadline(tarpit: Tarp
     outcome, elapsed = _timed(use)
 
     assert outcome == Outcome.retry("timeout")
-    assert DEADLINE <= elapsed < DEADLINE + 0.3
+    assert DEADLINE <= elapsed < DEADLINE + 2.0  # not the tarpit's 10 s
 
 
 def test_webpush_sender_gives_up_on_a_trickling_push_service_at_its_deadline(
@@ -85,7 +85,7 @@ def test_webpush_sender_gives_up_on_a_trickling_push_service_at_its_deadline(
     outcome, elapsed = _timed(use)
 
     assert outcome == Outcome.retry("timeout")
-    assert DEADLINE <= elapsed < DEADLINE + 0.3
+    assert DEADLINE <= elapsed < DEADLINE + 2.0  # not the tarpit's 10 s
 
 
 def test_fcm_sender_gives_up_on_a_trickling_token_endpoint_at_its_deadline(
@@ -101,7 +101,7 @@ def test_fcm_sender_gives_up_on_a_trickling_token_endpoint_at_its_deadline(
     outcome, elapsed = _timed(use)
 
     assert outcome == Outcome.retry("timeout")
-    assert DEADLINE <= elapsed < DEADLINE + 0.3
+    assert DEADLINE <= elapsed < DEADLINE + 2.0  # not the tarpit's 10 s
 
 
 def test_fcm_sender_gives_up_on_a_trickling_fcm_at_its_deadline(
@@ -121,4 +121,4 @@ def test_fcm_sender_gives_up_on_a_trickling_fcm_at_its_deadline(
     outcome, elapsed = _timed(use)
 
     assert outcome == Outcome.retry("timeout")
-    assert DEADLINE <= elapsed < DEADLINE + 0.3
+    assert DEADLINE <= elapsed < DEADLINE + 2.0  # not the tarpit's 10 s

@@ -24,7 +24,7 @@ def test_tarpit_trickles_the_status_line_one_byte_per_interval() -> None:
         elapsed = time.monotonic() - started
 
         assert received == b"HTTP/1"
-        assert 0.45 <= elapsed < 1.0
+        assert 0.45 <= elapsed < 2.0  # six bytes at 0.1 s, with slack for a loaded machine
         assert len(tarpit.accepted()) == 1
 
 

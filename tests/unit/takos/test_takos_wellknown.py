@@ -282,4 +282,4 @@ def test_fetch_document_gives_up_on_a_trickling_server_at_the_deadline(monkeypat
         elapsed = time.monotonic() - started
 
     assert refused.value.message == "the well-known document took too long to arrive"
-    assert 0.6 <= elapsed < 1.0
+    assert 0.6 <= elapsed < 2.5  # not the tarpit's 5 s; the slack is for a loaded CI machine
