@@ -13,16 +13,20 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run test test-unit test-e2e test-faults lint sam-validate sam-build-check bench openapi clean
+.PHONY: help venv lock run test test-unit test-e2e test-faults lint sam-validate sam-build-check bench openapi clean
 
 help:
 	@echo "make run     start the local stack (AWS emulator + API + pollers + dev issuer)"
 	@echo "make test    lint, the whole test suite, sam validate --lint and a sam build check"
 	@echo "make bench   benchmarks; writes bench/results.json"
 	@echo "make openapi regenerate openapi.json from the functions"
+	@echo "make lock    regenerate layers/pushgate/requirements.txt (with hashes) from requirements.in"
 
 $(STAMP): requirements-dev.txt layers/pushgate/requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	@# The layer's lock first, hash-checked (pip will not mix hashed and unhashed requirements in
+	@# one install): the dev pins of the packages it shares agree with it (a unit test checks).
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r layers/pushgate/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
@@ -31,6 +35,14 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	@touch $@
 
 venv: $(STAMP) $(NODE_STAMP)
+
+# The layer's full lock, with every wheel's hash, resolved for the Lambda target (python3.13 on
+# arm64) and within the dev venv's pins, so the tests run the versions that ship. After editing
+# requirements.in (or a shared pin in requirements-dev.txt), run this and commit both files.
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.13 \
+	  --python-platform aarch64-manylinux2014 --constraint requirements-dev.txt \
+	  layers/pushgate/requirements.in -o layers/pushgate/requirements.txt
 
 run: $(STAMP)
 	$(PY) -m local

@@ -151,8 +151,10 @@ def _lambda_env() -> dict[str, str]:
 
 
 def _layer_requirements() -> list[str]:
+    """`name==version` of every distribution the layer ships, from its lock: a pin starts its
+    line; the `--hash` continuation lines and `# via` comments below it are indented."""
     lines = (LAYER / "requirements.txt").read_text().splitlines()
-    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+    return [line.split(";")[0].split()[0] for line in lines if line[:1].isalnum()]
 
 
 def _closure(requirements: list[str]) -> set[str]:
