@@ -13,11 +13,13 @@ the whole table. What counts as a write is decided per request by the emulator
 moto's `SendMessage` and `ReceiveMessage` read `queue.attributes` for one value per message,
 and that property counts the queue's delayed, in-flight and visible messages each time:
 O(queue length) per message sent or received. `install()` makes it a mapping whose values
-are computed when read, each as moto computes it.
+are computed when read, each as moto computes it. And a response class's method names are
+looked up once per class, not once per request.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterator, Mapping
@@ -222,14 +224,24 @@ class _QueueAttributes(Mapping[str, Any]):
         return len(self._names)
 
 
+def _method_names(original: Any) -> Any:
+    """moto's `method_names_from_class`, once per class: it runs `inspect.getmembers` on the
+    response class for every request to find the action's method."""
+    names = functools.lru_cache(maxsize=None)(lambda clazz: tuple(original(clazz)))
+    return lambda clazz: list(names(clazz))
+
+
 def install() -> None:
-    """Patches moto's DynamoDB `Table.query` and SQS `Queue.attributes` (once)."""
+    """Patches moto's DynamoDB `Table.query`, SQS `Queue.attributes` and the per-request
+    lookup of a response class's methods (once)."""
+    from moto.core import responses
     from moto.dynamodb.models.table import Table
     from moto.sqs.models import Queue
 
     with _installed:
         if getattr(Table, "_pushgate_indexed", False):
             return
+        responses.method_names_from_class = _method_names(responses.method_names_from_class)
         Table.query = _indexed_query(Table.query)  # type: ignore[method-assign]
         Queue.attributes = property(_QueueAttributes)  # type: ignore[assignment,method-assign]
         Table._pushgate_indexed = True  # type: ignore[attr-defined]
