@@ -20,12 +20,31 @@ if TYPE_CHECKING:
     from local.stack import LocalStack
 
 
+# Lambda starts five concurrent batches per SQS queue and adds more while the queue is
+# deep; locally a fixed number, enough for a few hundred notifications a second.
+DEFAULT_CONCURRENCY = 8
+
+
 def _port(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     try:
         return int(value) if value else default
     except ValueError:
         raise SystemExit(f"error: {name}={value!r} is not a port number") from None
+
+
+def _concurrency(value: int | None) -> int:
+    if value is None:
+        text = os.environ.get("PUSHGATE_LOCAL_CONCURRENCY", "")
+        try:
+            value = int(text) if text else DEFAULT_CONCURRENCY
+        except ValueError:
+            raise SystemExit(
+                f"error: PUSHGATE_LOCAL_CONCURRENCY={text!r} is not a number"
+            ) from None
+    if value < 1:
+        raise SystemExit(f"error: concurrency {value} is not a positive number")
+    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -47,6 +66,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         metavar="KEY=VALUE",
         help="override a template parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="most invocations at once per function, and SQS batches in flight per queue"
+        f" (env PUSHGATE_LOCAL_CONCURRENCY, {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
         "--verbose",
@@ -93,6 +119,7 @@ def build_stack(args: argparse.Namespace, parameters: dict[str, str]) -> LocalSt
     """The stack `make run` starts for these arguments (also what `bench.stack` runs)."""
     from local.stack import LocalStack
 
+    concurrency = _concurrency(args.concurrency)
     return LocalStack(
         port=args.port if args.port is not None else _port("PORT", 3000),
         aws_port=args.aws_port if args.aws_port is not None else _port("AWS_PORT", 4566),
@@ -101,6 +128,8 @@ def build_stack(args: argparse.Namespace, parameters: dict[str, str]) -> LocalSt
         allow_private_urls=os.environ.get("PUSHGATE_ALLOW_PRIVATE_URLS", "1") != "0",
         verbose=args.verbose,
         log_dir=args.log_dir,
+        max_workers=concurrency,
+        pollers_per_source=concurrency,
     )
 
 
