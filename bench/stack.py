@@ -6,7 +6,7 @@ The stack is the one `python -m local` builds (`local.__main__.build_stack`, por
 free), in a child process with its SQS pollers and Lambda-like worker processes; the Web Push
 stand-in (`tests.standins.WebPushStandin`, which checks VAPID and decrypts every payload as a
 browser would) runs in another child. USERS users each register one Web Push subscription
-through `POST /push/devices/register` with their own user token, and a send to 50 of them
+through `POST /push/devices/register` with their own user token, and a send to 200 of them
 warms the functions' workers (neither timed). The timed part
 is what a tenant sending to many users does: `POST /push/send/bulk` with up to 500 user ids a
 request (the API's limit, `PUSH_MAX_BATCH_SIZE`), the requests one after another, from the
@@ -19,6 +19,7 @@ pywebpush runs `bench.fanout`'s loop (a sample of 25 messages, scaled) over the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import tempfile
@@ -40,7 +41,7 @@ from tests.standins import WebPushStandin
 
 USERS = int(os.environ.get("BENCH_STACK_USERS", "1000"))
 BULK_LIMIT = 500
-WARM_UP_USERS = 50
+WARM_UP_USERS = 200
 LATENCY_MS = 50
 TARGET_PER_SECOND = 300.0
 TARGET_SPEEDUP = 10.0
@@ -66,7 +67,9 @@ def run() -> dict[str, float | str]:
         with httpx.Client(base_url=api_url, timeout=120) as http:
             app_id = _new_app(http, stack)
             users = _register_users(http, stack, webpush, app_id)
-            _stack.progress(f"stack: {len(users)} subscriptions registered")
+            _stack.progress(
+                f"stack: {len(users)} subscriptions registered (stack pid {stack._process.pid})"
+            )
             # Warm containers first (Lambda keeps them between sends): the send function's,
             # the deliver pollers' and the receipts', with a send to a few of the users.
             warm = _send(http, stack, app_id, users[:WARM_UP_USERS])
@@ -98,8 +101,10 @@ def run() -> dict[str, float | str]:
         "pywebpush_sequential_per_s": round(sequential_rate, 1),
         "speedup_over_pywebpush": round(rate / sequential_rate, 1),
         "load_average_1m": f"{load_before:.1f} -> {load_after:.1f}",
-        "stack_cpu_s": round(cpu_after[0] - cpu_before[0], 2),
     }
+    for label in sorted(cpu_after):
+        used = cpu_after[label] - cpu_before.get(label, 0.0)
+        figures[f"cpu_ms_per_notification {label}"] = round(used * 1000 / len(ids), 2)
     figures.update(_emulator_figures(before, after, elapsed))
     figures[f"target:notifications_per_s>={TARGET_PER_SECOND:.0f}"] = _verdict(
         rate >= TARGET_PER_SECOND
@@ -191,26 +196,44 @@ def _wait_received(webpush: Service, ids: set[str]) -> list[float]:
         time.sleep(0.05)
 
 
-def _children_cpu(stack: Service, webpush: Service) -> tuple[float, float]:
-    """CPU seconds of the stack's process tree (emulator, API, pollers, workers) and the
-    stand-in's, from /proc (0 where /proc is missing)."""
-    return _tree_cpu(stack._process.pid), _tree_cpu(webpush._process.pid)
+def _children_cpu(stack: Service, webpush: Service) -> dict[str, float]:
+    """CPU seconds by process: the stack's own (emulator, API, pollers), its workers by
+    function, and the stand-in's, from /proc (empty where /proc is missing)."""
+    usage = _tree_cpu(stack._process.pid, "stack")
+    usage.update(_tree_cpu(webpush._process.pid, "webpush_standin"))
+    return usage
 
 
-def _tree_cpu(pid: int) -> float:
-    total = 0.0
+def _tree_cpu(pid: int, name: str) -> dict[str, float]:
+    usage: dict[str, float] = {}
     ticks = os.sysconf("SC_CLK_TCK")
-    pending = [pid]
+    pending = [(pid, name)]
     while pending:
-        current = pending.pop()
+        current, label = pending.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            command = Path(f"/proc/{current}/cmdline").read_bytes().split(b"\0")
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-        pending += [int(child) for child in children]
-    return total
+        # A child belongs to the thread that started it: every thread's list.
+        children = []
+        for task in tasks:
+            with contextlib.suppress(OSError):  # a thread that just ended
+                children += (task / "children").read_text().split()
+        if current != pid:
+            # A function worker: `python -I -u _bootstrap.py app.lambda_handler CODE_DIR ...`
+            label = next(
+                (
+                    Path(part.decode()).name
+                    for part in command
+                    if part.endswith(b"/functions/" + Path(part.decode()).name.encode())
+                ),
+                label,
+            )
+        usage[label] = usage.get(label, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        pending += [(int(child), label) for child in children]
+    return usage
 
 
 def _emulator_figures(
