@@ -168,6 +168,7 @@ def _indexed_query(original: Any) -> Any:
         finally:
             self.__dict__.pop("all_items", None)
 
+    query.__wrapped__ = original  # type: ignore[attr-defined]
     return query
 
 
@@ -243,5 +244,6 @@ def install() -> None:
             return
         responses.method_names_from_class = _method_names(responses.method_names_from_class)
         Table.query = _indexed_query(Table.query)  # type: ignore[method-assign]
+        Queue.moto_attributes = Queue.attributes  # type: ignore[attr-defined]
         Queue.attributes = property(_QueueAttributes)  # type: ignore[assignment,method-assign]
         Table._pushgate_indexed = True  # type: ignore[attr-defined]
