@@ -12,8 +12,17 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from local.errors import LocalStackError, TemplateError
+
+if TYPE_CHECKING:
+    from local.stack import LocalStack
+
+
+# Lambda starts five concurrent batches per SQS queue and adds more while the queue is
+# deep; locally a fixed number, enough for a few hundred notifications a second.
+DEFAULT_CONCURRENCY = 8
 
 
 def _port(name: str, default: int) -> int:
@@ -24,7 +33,21 @@ def _port(name: str, default: int) -> int:
         raise SystemExit(f"error: {name}={value!r} is not a port number") from None
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def _concurrency(value: int | None) -> int:
+    if value is None:
+        text = os.environ.get("PUSHGATE_LOCAL_CONCURRENCY", "")
+        try:
+            value = int(text) if text else DEFAULT_CONCURRENCY
+        except ValueError:
+            raise SystemExit(
+                f"error: PUSHGATE_LOCAL_CONCURRENCY={text!r} is not a number"
+            ) from None
+    if value < 1:
+        raise SystemExit(f"error: concurrency {value} is not a positive number")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m local",
         description="Run template.yaml locally: AWS emulator, HTTP API, SQS pollers, dev issuer.",
@@ -43,6 +66,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         metavar="KEY=VALUE",
         help="override a template parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="most invocations at once per function, and SQS batches in flight per queue"
+        f" (env PUSHGATE_LOCAL_CONCURRENCY, {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
         "--verbose",
@@ -85,8 +115,26 @@ def _banner(api_url: str, aws_url: str, log_dir: Path, verbose: bool) -> str:
     )
 
 
+def build_stack(args: argparse.Namespace, parameters: dict[str, str]) -> LocalStack:
+    """The stack `make run` starts for these arguments (also what `bench.stack` runs)."""
+    from local.stack import LocalStack
+
+    concurrency = _concurrency(args.concurrency)
+    return LocalStack(
+        port=args.port if args.port is not None else _port("PORT", 3000),
+        aws_port=args.aws_port if args.aws_port is not None else _port("AWS_PORT", 4566),
+        template_path=args.template,
+        parameters=parameters,
+        allow_private_urls=os.environ.get("PUSHGATE_ALLOW_PRIVATE_URLS", "1") != "0",
+        verbose=args.verbose,
+        log_dir=args.log_dir,
+        max_workers=concurrency,
+        pollers_per_source=concurrency,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parse_args(argv)
+    args = parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -111,17 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `kill -USR1 <pid>` prints every thread's stack: how to see where a stuck stack waits.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
 
-    from local.stack import LocalStack
-
-    stack = LocalStack(
-        port=args.port if args.port is not None else _port("PORT", 3000),
-        aws_port=args.aws_port if args.aws_port is not None else _port("AWS_PORT", 4566),
-        template_path=args.template,
-        parameters=parameters,
-        allow_private_urls=os.environ.get("PUSHGATE_ALLOW_PRIVATE_URLS", "1") != "0",
-        verbose=args.verbose,
-        log_dir=args.log_dir,
-    )
+    stack = build_stack(args, parameters)
     try:
         stack.start()
     except (LocalStackError, TemplateError) as exc:

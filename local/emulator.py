@@ -1,7 +1,9 @@
-"""The AWS emulator: moto's threaded server on a socket the stack bound, one request at a time."""
+"""The AWS emulator: moto's threaded server on a socket the stack bound, one request at a time
+per service."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -22,29 +24,91 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-__all__ = ["EmulatorServer", "SerializedApp"]
+from local import _moto
+
+__all__ = ["EmulatorServer", "EmulatorStats", "SerializedApp", "operation_name"]
 
 logger = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+_CREDENTIAL_SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/")
+_QUERY_ACTION = re.compile(rb"(?:^|&)Action=([A-Za-z]+)")
 # A waiting receive re-checks at least this often (for messages whose visibility timeout
 # ended) and at most this often (so an empty queue never keeps the lock busy).
 _WAKE_INTERVAL = 0.25
 _MIN_INTERVAL = 0.05
 
 
+def operation_name(environ: dict[str, Any], body: bytes) -> str:
+    """`service.Operation` of an AWS request (`dynamodb.Query`, `sqs.SendMessageBatch`): the
+    JSON protocol's X-Amz-Target, or the query protocol's Action."""
+    match = _CREDENTIAL_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    service = match.group(1) if match else "unknown"
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return f"{service}.{target.rpartition('.')[2]}"
+    action = _QUERY_ACTION.search(body)
+    if action:
+        return f"{service}.{action.group(1).decode()}"
+    return f"{service}.{environ.get('REQUEST_METHOD', '?')}"
+
+
+class EmulatorStats:
+    """Calls served and seconds spent in moto, per operation, since the emulator started:
+    where the local stack's AWS time goes (`LocalStack.emulator_stats()`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, int] = {}
+        self._busy: dict[str, float] = {}
+        self._waiting = 0.0
+        self.started = time.monotonic()
+
+    def add(self, operation: str, busy: float, waited: float) -> None:
+        with self._lock:
+            self._calls[operation] = self._calls.get(operation, 0) + 1
+            self._busy[operation] = self._busy.get(operation, 0.0) + busy
+            self._waiting += waited
+
+    def snapshot(self) -> dict[str, Any]:
+        """`{"uptime_s", "waiting_s", "operations": {name: {"calls", "busy_s"}}}`; busy is
+        the time moto held the lock, waiting the time calls queued for it."""
+        with self._lock:
+            return {
+                "uptime_s": time.monotonic() - self.started,
+                "waiting_s": self._waiting,
+                "operations": {
+                    name: {"calls": calls, "busy_s": self._busy[name]}
+                    for name, calls in self._calls.items()
+                },
+            }
+
+
 class SerializedApp:
-    """Runs emulator requests one at a time.
+    """Runs emulator requests one at a time per service.
 
     moto's backends are not thread-safe (a DynamoDB conditional update is a read-modify-write
     in Python), and the functions' atomic counters must stay atomic under concurrent load.
-    SQS long polls would hold the lock for seconds, so a `ReceiveMessage` with a wait is
-    replayed as short polls under the lock, waiting outside it for the queue to get a message."""
+    Each service's backend keeps its own state, so DynamoDB, SQS and KMS calls each take
+    their service's lock (the service the request is signed for) and never wait for each
+    other. SQS long polls would hold the lock for seconds, so a `ReceiveMessage` with a wait
+    is replayed as short polls under the lock, waiting outside it for the queue to get a
+    message, and replayed only once the queue has a visible one."""
 
-    def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+    def __init__(
+        self,
+        app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+        stats: EmulatorStats | None = None,
+    ) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        self.stats = stats if stats is not None else EmulatorStats()
+
+    def _lock(self, service: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(service, threading.Lock())
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         body = _read_body(environ)
@@ -52,13 +116,18 @@ class SerializedApp:
         if receive is None:
             status, headers, payload = self._call(environ, body)
         else:
+            lock = self._lock("sqs")
             deadline = time.monotonic() + receive.wait_seconds
-            while True:
-                status, headers, payload = self._call(environ, receive.body)
+            status, headers, payload = self._call(environ, receive.body)
+            while _empty_receive(status, payload):
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not _empty_receive(status, payload):
+                if remaining <= 0:
                     break
                 receive.wait(min(remaining, _WAKE_INTERVAL))
+                with lock:
+                    ready = receive.has_messages()
+                if ready:
+                    status, headers, payload = self._call(environ, receive.body)
         start_response(status, headers)
         return [payload]
 
@@ -73,7 +142,13 @@ class SerializedApp:
             captured["status"], captured["headers"] = status, headers
             return chunks.append
 
-        with self._lock:
+        operation = operation_name(environ, body)
+        service, _, action = operation.partition(".")
+        queued = time.perf_counter()
+        with self._lock(service):
+            started = time.perf_counter()
+            if service == "dynamodb":
+                _moto.note_request(action, body)
             result = self._app(request, capture)
             try:
                 chunks.extend(result)
@@ -81,6 +156,8 @@ class SerializedApp:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+            finished = time.perf_counter()
+        self.stats.add(operation, finished - started, started - queued)
         return captured["status"], captured["headers"], b"".join(chunks)
 
 
@@ -112,6 +189,11 @@ class _Receive:
         # Never spin: visible messages the receive could not take (a busy FIFO group) make
         # wait_for_messages return at once.
         time.sleep(max(0.0, min(timeout, _MIN_INTERVAL) - (time.monotonic() - started)))
+
+    def has_messages(self) -> bool:
+        """Whether a replay could get a message (call under the SQS lock): the queue has a
+        visible one, or the queue is unknown and only moto can tell."""
+        return self.queue is None or bool(self.queue.messages)
 
 
 def _sqs_receive(environ: dict[str, Any], body: bytes) -> _Receive | None:
@@ -178,6 +260,15 @@ class _QuietRequestHandler(MotoRequestHandler):
         logger.debug("%s %s", self.address_string(), message % args)
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend serves a host: moto lists its package
+    directory (hundreds of `stat` calls) for every request to find out."""
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - one dispatcher per emulator, kept alive
+    def get_backend_for_host(self, host: str | None) -> Any:
+        return super().get_backend_for_host(host)
+
+
 class EmulatorServer(ThreadedMotoServer):
     """moto's `ThreadedMotoServer` serving on an already-bound socket.
 
@@ -190,10 +281,12 @@ class EmulatorServer(ThreadedMotoServer):
         self._socket = sock
         self._startup_error: BaseException | None = None
         self.url = f"http://{host}:{port}"
+        self.stats = EmulatorStats()
 
     def _server_entry(self) -> None:
         try:
-            app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+            _moto.install()
+            app = SerializedApp(_Dispatcher(create_backend_app), self.stats)
             self._server = make_server(
                 self._ip_address,
                 self._port,

@@ -109,12 +109,17 @@ class SqsPoller:
         self._region = region
         self._concurrency = max(1, concurrency)
         self._stopping = threading.Event()
+        # Set while the queue has work: the first thread always polls, the others (Lambda's
+        # scaled-out batches) only from when it gets messages until one of them finds the
+        # queue empty, so an idle stack does not keep `concurrency` long polls going.
+        self._busy = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         for index in range(self._concurrency):
             thread = threading.Thread(
                 target=self._run,
+                args=(index == 0,),
                 name=f"sqs-{self.source.function_id}-{index}",
                 daemon=True,
             )
@@ -132,13 +137,18 @@ class SqsPoller:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
 
-    def _run(self) -> None:
+    def _run(self, first: bool) -> None:
         client = self._client()
         while not self._stopping.is_set():
+            if not first and not self._busy.wait(_WAIT_SECONDS):
+                continue
             try:
                 messages = self._receive_batch(client)
                 if messages:
+                    self._busy.set()
                     self._process(client, messages)
+                elif not first:
+                    self._busy.clear()
             except Exception:
                 if self._stopping.is_set():
                     return

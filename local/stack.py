@@ -394,6 +394,10 @@ class LocalStack:
         """The X-Ray segment documents the functions sent, oldest first (the latest 10,000)."""
         return self._xray.documents() if self._xray is not None else []
 
+    def emulator_stats(self) -> dict[str, Any]:
+        """Calls and busy seconds per AWS operation the emulator served (`EmulatorStats`)."""
+        return self._emulator.stats.snapshot() if self._emulator is not None else {}
+
     def log_path(self, function_id: str) -> Path:
         return self.log_dir / f"{function_id}.log"
 

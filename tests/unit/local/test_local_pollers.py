@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -116,3 +118,64 @@ def test_poller_deletes_nothing_when_the_invocation_fails() -> None:
     sqs = _FakeSqs()
     _poller(time_out)._process(sqs, [_message("m1")])
     assert sqs.deleted == []
+
+
+class _ScriptedSqs:
+    """Receives answer `batches` in turn, then nothing; records which thread asked."""
+
+    def __init__(self, batches: list[list[dict[str, Any]]]) -> None:
+        self._batches = list(batches)
+        self.receivers: list[str] = []
+        self.deleted: list[str] = []
+        self.changed = threading.Condition()
+
+    def receive_message(self, **kwargs: Any) -> dict[str, Any]:
+        with self.changed:
+            self.receivers.append(threading.current_thread().name)
+            self.changed.notify_all()
+            batch = self._batches.pop(0) if self._batches else []
+        if not batch:
+            time.sleep(0.01)  # an empty long poll returns after a while
+        return {"Messages": batch}
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict:
+        self.deleted += [entry["ReceiptHandle"] for entry in Entries]
+        return {"Failed": []}
+
+    def wait_for(self, predicate: Any) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: predicate(self.receivers), timeout=30)
+
+
+def _scaling_poller(sqs: _ScriptedSqs) -> SqsPoller:
+    source = SqsEventSource(function_id="Worker", queue_arn=QUEUE_ARN, batch_size=10)
+    return SqsPoller(
+        source,
+        queue_url="http://q",
+        invoke=lambda event: None,
+        client=lambda: sqs,
+        region="us-east-1",
+        concurrency=3,
+    )
+
+
+def test_poller_polls_an_idle_queue_with_one_thread() -> None:
+    sqs = _ScriptedSqs([])
+    poller = _scaling_poller(sqs)
+    poller.start()
+    try:
+        assert sqs.wait_for(lambda receivers: len(receivers) >= 5)
+    finally:
+        poller.stop()
+    assert set(sqs.receivers) == {"sqs-Worker-0"}
+
+
+def test_poller_scales_out_once_the_queue_has_messages() -> None:
+    sqs = _ScriptedSqs([[_message("m1")]])
+    poller = _scaling_poller(sqs)
+    poller.start()
+    try:
+        assert sqs.wait_for(lambda receivers: len(set(receivers)) == 3)
+    finally:
+        poller.stop()
+    assert sqs.deleted == ["rh-m1"]
