@@ -16,7 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-BENCHES: tuple[str, ...] = ("crypto", "fanout", "coldstart", "cost", "layer", "stack")
+BENCHES: tuple[str, ...] = (
+    "crypto",
+    "fanout",
+    "httpclients",
+    "coldstart",
+    "cost",
+    "layer",
+    "stack",
+)
 RESULTS_PATH = Path(__file__).with_name("results.json")
 TARGET_PREFIX = "target:"
 MISSED = "MISSED"

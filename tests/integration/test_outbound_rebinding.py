@@ -29,6 +29,7 @@ from pushgate.devices.addresses import parse_push_token
 from pushgate.devices.service import upsert_device
 from pushgate.notifications.models import MessageContent
 from pushgate.notifications.service import Recipient, accept
+from pushgate.outbound._stream import AsyncioBackend
 from pushgate.receipts.models import Receipt, ReceiptMessage
 from pushgate.settings import get_settings
 from pushgate.storage.notifications import NotificationRecord
@@ -75,7 +76,7 @@ def network(pushgate_env, monkeypatch, tmp_path) -> Iterator[Network]:
         "SSL_CERT_FILE": str(network.ca_bundle),  # httpx's default trust
     }.items():
         monkeypatch.setenv(name, value)
-    connect = httpcore.AnyIOBackend.connect_tcp
+    connect = AsyncioBackend.connect_tcp  # the network pushgate's connections are made on
 
     async def routed(self, host, port, *args, **kwargs):
         if (host, port) == (PUBLIC, network.port):
@@ -84,7 +85,7 @@ def network(pushgate_env, monkeypatch, tmp_path) -> Iterator[Network]:
             raise httpcore.ConnectError("no route to the internet in tests")
         return await connect(self, host, port, *args, **kwargs)
 
-    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", routed)
+    monkeypatch.setattr(AsyncioBackend, "connect_tcp", routed)
     fresh_container()
     yield network
     fresh_container()

@@ -6,7 +6,13 @@ client that delivery and receipts share.
 The exception tree is documented in `pushgate.outbound.exceptions`.
 """
 
-from pushgate.outbound._client import DEFAULT_TIMEOUT, CookielessClient, client, ssl_context
+from pushgate.outbound._client import (
+    DEFAULT_TIMEOUT,
+    CookielessClient,
+    DeliveryClient,
+    client,
+    ssl_context,
+)
 from pushgate.outbound._connect import (
     CONNECTIONS_PER_POOL,
     AddressCheckingBackend,
@@ -19,6 +25,7 @@ from pushgate.outbound._exchange import (
     Reply,
     exchange,
     fetch_blocking,
+    post,
     request_blocking,
 )
 from pushgate.outbound.exceptions import DeadlineExceededError, RefusedAddressError
@@ -32,12 +39,14 @@ __all__ = [
     "CheckedTransport",
     "CookielessClient",
     "DeadlineExceededError",
+    "DeliveryClient",
     "RefusedAddressError",
     "Reply",
     "ShardedTransport",
     "client",
     "exchange",
     "fetch_blocking",
+    "post",
     "request_blocking",
     "ssl_context",
 ]

@@ -50,6 +50,33 @@ class CookielessClient(httpx.AsyncClient):
             raise TypeError("CookielessClient takes no cookies")
 
 
+class DeliveryClient(CookielessClient):
+    """The shared client: a CookielessClient over a ShardedTransport that offers HTTP/2,
+    whose pools `outbound.post` also uses directly (the same connections, without httpx's
+    per-request models), plus as many HTTP/1.1-only pools for `outbound.post(http2=False)`.
+
+    Web Push goes over HTTP/1.1: httpcore's HTTP/2 (h2, hpack) costs more CPU per request
+    than its HTTP/1.1 (h11) even on one multiplexed connection per pool, ~1.7x on
+    bench/httpclients.py; FCM's API is HTTP/2. Both sets connect through `backend`."""
+
+    def __init__(
+        self,
+        connections: int,
+        *,
+        backend: AddressCheckingBackend,
+        verify: ssl.SSLContext | bool = True,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        context = httpx.create_ssl_context(verify=verify)  # one for all the pools
+        self.pools = ShardedTransport(connections, backend=backend, http2=True, verify=context)
+        self.http1_pools = ShardedTransport(connections, backend=backend, verify=context)
+        super().__init__(transport=self.pools, timeout=timeout, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        await super().aclose()  # closes self.pools
+        await self.http1_pools.aclose()
+
+
 def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:
     """The public roots (httpx's default), plus the PEM file at `ca_bundle` when one is set."""
     context = ssl.create_default_context(cafile=certifi.where())
@@ -76,15 +103,13 @@ class _PerEventLoop(Generic[T]):
         self._current = None
 
 
-def _shared_client() -> httpx.AsyncClient:
+def _shared_client() -> DeliveryClient:
     settings = get_settings()
-    transport = ShardedTransport(
+    return DeliveryClient(
         settings.delivery_concurrency,
         backend=AddressCheckingBackend(allow_private=settings.allow_private_urls),
-        http2=True,
         verify=ssl_context(settings.ca_bundle),
     )
-    return CookielessClient(transport=transport, timeout=DEFAULT_TIMEOUT, follow_redirects=False)
 
 
 client = _PerEventLoop(_shared_client)

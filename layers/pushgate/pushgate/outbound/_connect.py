@@ -45,11 +45,11 @@ class AddressCheckingBackend:
         resolver: Resolver = system_resolver,
         inner: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
-        import httpcore
+        from pushgate.outbound._stream import AsyncioBackend
 
         self._allow_private = allow_private
         self._resolver = resolver
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,
@@ -166,6 +166,10 @@ class ShardedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await next(self._next).handle_async_request(request)
+
+    def next_pool(self) -> httpcore.AsyncConnectionPool:
+        """The httpcore pool whose turn it is (`outbound.post` sends on it directly)."""
+        return next(self._next)._pool
 
     async def aclose(self) -> None:
         for pool in self._pools:

@@ -4,13 +4,20 @@ total deadline."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import json as jsonlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from pushgate.outbound._client import CookielessClient
+from pushgate.outbound._client import DEFAULT_TIMEOUT, CookielessClient, DeliveryClient
+from pushgate.outbound._connect import ShardedTransport
 from pushgate.outbound.exceptions import DeadlineExceededError
+
+if TYPE_CHECKING:
+    import httpcore
 
 # Connect, headers and body of one exchange together (`PUSHGATE_OUTBOUND_DEADLINE_SECONDS`).
 DEFAULT_DEADLINE_SECONDS = 10.0
@@ -67,6 +74,157 @@ async def exchange(
             f"no whole answer within {deadline:g} s", request=request
         ) from None
     return Reply(response.status_code, response.headers, bytes(body[:max_bytes]))
+
+
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    deadline: float,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    content: bytes | None = None,
+    json: Any = None,
+    data: Mapping[str, str] | None = None,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    http2: bool = True,
+) -> Reply:
+    """POST `content` (or `json`, or the form `data`, encoded as httpx does) and read at most
+    `max_bytes` of the answer, all within `deadline` seconds; what `exchange` does for one
+    request, and what it raises.
+
+    On a `DeliveryClient` (the shared client) the request goes straight to one of its
+    httpcore pools: the same connections, address checks and per-phase timeouts, no
+    redirects and no cookies, but none of httpx's per-request models (Request, URL, Response,
+    its streams and hooks), which were most of a Web Push send's CPU (bench/httpclients.py).
+    The answer then comes as sent (no `Accept-Encoding` is offered). `http2=False` sends on
+    its HTTP/1.1-only pools (see DeliveryClient). Other clients (tests' mock transports) go
+    through httpx."""
+    body, content_type = _encoded(content, json, data)
+    if content_type is not None:
+        headers = {"Content-Type": content_type, **headers}
+    if isinstance(client, DeliveryClient) and (host := _direct_host(url)) is not None:
+        headers = {"Host": host, **headers, "Content-Length": str(len(body))}
+        pools = client.pools if http2 else client.http1_pools
+        return await _post_direct(
+            pools, url, headers, body, deadline=deadline, timeout=timeout, max_bytes=max_bytes
+        )
+    request = client.build_request("POST", url, headers=headers, content=body, timeout=timeout)
+    return await exchange(client, request, deadline=deadline, max_bytes=max_bytes)
+
+
+def _encoded(
+    content: bytes | None, json: Any, data: Mapping[str, str] | None
+) -> tuple[bytes, str | None]:
+    if json is not None:
+        text = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode(), "application/json"
+    if data is not None:
+        return urlencode(list(data.items())).encode(), "application/x-www-form-urlencoded"
+    return content or b"", None
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _direct_host(url: str) -> str | None:
+    """The `Host` header for a URL httpcore takes as httpx would (http(s), ASCII, no user
+    info, which httpx would turn into a Basic header, no IPv6 literal), else None."""
+    if not url.isascii() or "[" in url:
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme not in _DEFAULT_PORTS or not host or "@" in parts.netloc:
+        return None
+    return host if port is None or port == _DEFAULT_PORTS[parts.scheme] else f"{host}:{port}"
+
+
+async def _post_direct(
+    pools: ShardedTransport,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    deadline: float,
+    timeout: httpx.Timeout,
+    max_bytes: int,
+) -> Reply:
+    import httpcore
+
+    request = httpcore.Request(
+        b"POST",
+        url,
+        headers=_with_defaults(headers),
+        content=body,
+        extensions={"timeout": timeout.as_dict()},
+    )
+    pool = pools.next_pool()
+    limit = asyncio.timeout(deadline)
+    try:
+        async with limit:
+            response = await pool.handle_async_request(request)
+            try:
+                answer = bytearray()
+                async for chunk in response.stream:  # type: ignore[union-attr]
+                    answer += chunk
+                    if len(answer) >= max_bytes:
+                        break
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        if not limit.expired():
+            raise
+        raise DeadlineExceededError(f"no whole answer within {deadline:g} s") from None
+    except (
+        httpcore.TimeoutException,
+        httpcore.NetworkError,
+        httpcore.ProtocolError,
+        httpcore.UnsupportedProtocol,
+    ) as error:
+        raise _httpx_error(error) from error
+    return Reply(response.status, httpx.Headers(response.headers), bytes(answer[:max_bytes]))
+
+
+# What httpx sends when not told otherwise, less Accept-Encoding: answers come as sent.
+_DEFAULT_HEADERS = {
+    "accept": ("Accept", "*/*"),
+    "user-agent": ("User-Agent", f"python-httpx/{httpx.__version__}"),
+}
+
+
+def _with_defaults(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    given = [name.lower() for name in headers]
+    defaults = [pair for name, pair in _DEFAULT_HEADERS.items() if name not in given]
+    return [*defaults, *headers.items()]
+
+
+def _httpx_error(error: httpcore.HTTPCoreException) -> httpx.HTTPError:
+    """The httpx exception httpx's own transport raises for an httpcore one."""
+    import httpcore
+
+    mapping: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+        (httpcore.PoolTimeout, httpx.PoolTimeout),
+        (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+        (httpcore.ReadTimeout, httpx.ReadTimeout),
+        (httpcore.WriteTimeout, httpx.WriteTimeout),
+        (httpcore.TimeoutException, httpx.TimeoutException),
+        (httpcore.ConnectError, httpx.ConnectError),
+        (httpcore.ReadError, httpx.ReadError),
+        (httpcore.WriteError, httpx.WriteError),
+        (httpcore.NetworkError, httpx.NetworkError),
+        (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+        (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+        (httpcore.ProtocolError, httpx.ProtocolError),
+        (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    )
+    for source, target in mapping:
+        if isinstance(error, source):
+            return target(str(error))
+    return httpx.TransportError(str(error))
 
 
 def fetch_blocking(

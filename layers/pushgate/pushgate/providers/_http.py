@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from pushgate.outbound import Reply, exchange
+from pushgate import outbound
+from pushgate.outbound import Reply
 from pushgate.providers.result import Outcome
 from pushgate.urls import UnsafeUrlError
 
@@ -29,13 +30,21 @@ async def post(
     content: bytes | None = None,
     json: Any = None,
     data: Mapping[str, str] | None = None,
+    http2: bool = True,
 ) -> Reply:
     """POST and read at most `outbound.MAX_RESPONSE_BYTES` of the answer, all within
     `deadline` seconds. Raises one of TRANSPORT_ERRORS."""
-    request = client.build_request(
-        "POST", url, headers=headers, content=content, json=json, data=data, timeout=timeout
+    return await outbound.post(
+        client,
+        url,
+        headers=headers,
+        content=content,
+        json=json,
+        data=data,
+        timeout=timeout,
+        deadline=deadline,
+        http2=http2,
     )
-    return await exchange(client, request, deadline=deadline)
 
 
 def transport_outcome(error: Exception) -> Outcome:

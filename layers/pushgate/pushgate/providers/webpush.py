@@ -95,6 +95,8 @@ class WebPushSender:
                 content=body,
                 timeout=self._timeout,
                 deadline=self._deadline,
+                # HTTP/1.1 costs less CPU per message than HTTP/2 (DeliveryClient says why).
+                http2=False,
             )
         except _http.TRANSPORT_ERRORS as error:
             return _http.transport_outcome(error)
