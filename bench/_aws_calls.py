@@ -113,3 +113,20 @@ def busy_seconds(intervals: list[tuple[float, float]]) -> float:
     if current_end is not None and current_start is not None:
         total += current_end - current_start
     return total
+
+
+def sequential_calls(intervals: list[tuple[float, float]]) -> int:
+    """The most of `intervals` that ran one after another (each starting once the one before
+    it had ended): the length in calls of the invocation's critical path through AWS.
+
+    Calls in flight together count once, so ten concurrent queries followed by one write are
+    two. The greedy choice (always the call that ends first among those starting after the
+    last one taken) gives the longest such chain. It reflects when the code issued its calls,
+    not how fast the emulator answered them: calls it issued together still overlap while the
+    emulator serves them one at a time, and a call that waits for a free thread or connection
+    starts late, after another ended, and so lengthens the chain."""
+    chain, last_end = 0, float("-inf")
+    for start, end in sorted(intervals, key=lambda interval: interval[1]):
+        if start >= last_end:
+            chain, last_end = chain + 1, end
+    return chain

@@ -18,7 +18,8 @@ import asyncio
 from typing import Any
 
 from pushgate import clock, retry_policy
-from pushgate.delivery.app_keys import AppKeys, app_keys
+from pushgate.delivery import app_keys as keys
+from pushgate.delivery.app_keys import AppKeys
 from pushgate.delivery.dispatch import send
 from pushgate.delivery.outcomes import (
     FINAL_STATUSES,
@@ -29,6 +30,7 @@ from pushgate.delivery.outcomes import (
     finish_gone,
 )
 from pushgate.delivery.runtime import Runtime, runtime
+from pushgate.delivery.threads import use_delivery_threads
 from pushgate.devices.service import open_address, user_devices
 from pushgate.notifications.models import DeliveryJob
 from pushgate.observability import metrics
@@ -55,8 +57,10 @@ async def deliver(
 
     `record_id` is the job's SQS message id: with it, receipts join the invocation's outbox
     (`pushgate.delivery.outbox`) when there is one."""
-    # Storage calls are blocking: run them on threads so the records of one batch overlap.
-    app = await asyncio.to_thread(app_keys, job.app_id)
+    # Storage calls are blocking: run them on threads so the records of one batch overlap
+    # (threads enough for a whole batch: see pushgate.delivery.threads).
+    use_delivery_threads()
+    app = keys.cached(job.app_id) or await asyncio.to_thread(keys.app_keys, job.app_id)
     recorded, devices, gone = await asyncio.to_thread(_load, job, app, redelivered)
     previous = recorded or {}
     pending = [
