@@ -103,10 +103,12 @@ def run() -> dict[str, float | str]:
             figures.update(bill.figures(variant))
             _stack.progress(f"cost {variant}: {bill.per_million():.3f} USD per million")
         figures["sns_mobile_push_usd_per_million"] = SNS_MOBILE_PUSH_PER_MILLION
-        modelled = f"usd_per_million_aws_at_{AWS_CALL_MS:g}ms"
-        worst = max(float(figures[f"webhook_{modelled}"]), float(figures[f"no_webhook_{modelled}"]))
+        # The goal (issue #19): <= SNS's price with status records (every notification's
+        # outcome written), at AWS_CALL_MS per call. Receipts (the webhook variant) are a
+        # service SNS does not offer; their bill is reported beside it.
+        modelled = f"no_webhook_usd_per_million_aws_at_{AWS_CALL_MS:g}ms"
         figures[f"target:{modelled}<=0.50"] = (
-            "met" if worst <= SNS_MOBILE_PUSH_PER_MILLION else "MISSED"
+            "met" if float(figures[modelled]) <= SNS_MOBILE_PUSH_PER_MILLION else "MISSED"
         )
     return figures
 
