@@ -6,6 +6,7 @@ are in flight together, and so are the outcome writes; a job whose write fails f
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import Counter
@@ -17,7 +18,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from local.context import LambdaContext
-from pushgate import sealing
+from pushgate import clock, sealing
 from pushgate.apps.models import AppConfigPatchRequest
 from pushgate.apps.service import update_app_config
 from pushgate.auth import Principal
@@ -26,6 +27,7 @@ from pushgate.devices.service import upsert_device
 from pushgate.notifications.models import MessageContent
 from pushgate.notifications.service import Recipient, accept
 from pushgate.storage import delivery_stats
+from pushgate.storage.devices import DeviceRecord
 from pushgate.storage.notifications import NotificationRecord
 from tests.integration.lambdas import drain, fresh_queues, load_handler, sqs_event
 from tests.standins import NtfyStandin
@@ -197,6 +199,73 @@ def test_a_job_whose_outcome_write_fails_fails_alone(calls, batch):
 
 
 def _this_hour() -> str:
-    from pushgate import clock
-
     return clock.utc_hour(clock.hour_start())
+
+
+def test_a_retry_reads_its_notification_and_devices_together_and_writes_them_once(calls, queues):
+    with NtfyStandin() as ntfy, WebhookReceiver() as webhook:
+        app_id = f"app-{uuid.uuid4().hex[:12]}"
+        update_app_config(
+            ADMIN, app_id, AppConfigPatchRequest(enabled=True, webhook_url=webhook.new_url())
+        )
+        kept, moved = (
+            upsert_device(
+                app_id=app_id,
+                user_id="alice",
+                platform="ntfy",
+                address=NtfyAddress(f"{ntfy.url}/topic-{n}"),
+                owner="test",
+                user_agent=None,
+            ).device_id
+            for n in range(2)
+        )
+        (notification_id,) = accept(
+            app_id, [Recipient("alice", MessageContent(title="t", body="b"))]
+        )
+        (first,) = drain(queues["DELIVERY_QUEUE_URL"])
+        now = clock.rfc3339()
+        queued = {"platform": "ntfy", "status": "queued", "error": "ntfy:503", "attempts": 3}
+        NotificationRecord(
+            notification_id,
+            app_id=app_id,
+            user_id="alice",
+            created_at=now,
+            expires_at=int(clock.epoch()) + 600,
+            deliveries={kept: queued | {"updated_at": now}, moved: queued | {"updated_at": now}},
+        ).save()
+        DeviceRecord(moved).update(actions=[DeviceRecord.user_id.set("bob")])
+        retry = json.loads(first) | {"attempt": 1, "device_ids": [kept, moved]}
+        handler = load_handler("deliver")
+
+        calls.before = _together_pair("GetItem", "BatchGetItem")
+        calls.recording = True
+        result = handler(sqs_event([json.dumps(retry)]), LambdaContext())
+        calls.recording = False
+
+        assert result == {"batchItemFailures": []}
+        assert len(ntfy.delivered()) == 1
+    counts = calls.counts()
+    assert {name: n for name, n in counts.items() if not name.startswith("kms:")} == {
+        "dynamodb:GetItem": 2,  # the app, the notification's outcomes so far
+        "dynamodb:BatchGetItem": 1,  # the retry's devices
+        "dynamodb:UpdateItem": 2,  # both devices' outcomes in one; the hourly statistics
+        "sqs:SendMessageBatch": 1,  # both receipts
+    }
+    deliveries = NotificationRecord.get(notification_id).deliveries.as_dict()
+    assert {device: (e["status"], e["error"]) for device, e in deliveries.items()} == {
+        kept: ("delivered", None),
+        moved: ("failed", "device_gone"),
+    }
+
+
+def _together_pair(first: str, second: str) -> Any:
+    """A hook that holds a `first` call (the notification's GetItem, not the app's, which
+    comes before) until a `second` is in flight, and the other way round."""
+    barrier = threading.Barrier(2, timeout=10)
+
+    def before(service: str, operation: str, params: dict[str, Any]) -> None:
+        table_of_notifications = "notifications" in params.get("TableName", "").lower()
+        if (operation == first and table_of_notifications) or operation == second:
+            barrier.wait()
+
+    return before
