@@ -237,7 +237,7 @@ def test_a_retry_reads_its_notification_and_devices_together_and_writes_them_onc
         retry = json.loads(first) | {"attempt": 1, "device_ids": [kept, moved]}
         handler = load_handler("deliver")
 
-        calls.before = _together_pair("GetItem", "BatchGetItem")
+        calls.before = _together("BatchGetItem", 2)
         calls.recording = True
         result = handler(sqs_event([json.dumps(retry)]), LambdaContext())
         calls.recording = False
@@ -246,8 +246,8 @@ def test_a_retry_reads_its_notification_and_devices_together_and_writes_them_onc
         assert len(ntfy.delivered()) == 1
     counts = calls.counts()
     assert {name: n for name, n in counts.items() if not name.startswith("kms:")} == {
-        "dynamodb:GetItem": 2,  # the app, the notification's outcomes so far
-        "dynamodb:BatchGetItem": 1,  # the retry's devices
+        "dynamodb:GetItem": 1,  # the app
+        "dynamodb:BatchGetItem": 2,  # the notification's outcomes so far; the retry's devices
         "dynamodb:UpdateItem": 2,  # both devices' outcomes in one; the hourly statistics
         "sqs:SendMessageBatch": 1,  # both receipts
     }
@@ -258,14 +258,25 @@ def test_a_retry_reads_its_notification_and_devices_together_and_writes_them_onc
     }
 
 
-def _together_pair(first: str, second: str) -> Any:
-    """A hook that holds a `first` call (the notification's GetItem, not the app's, which
-    comes before) until a `second` is in flight, and the other way round."""
-    barrier = threading.Barrier(2, timeout=10)
+def test_a_batch_given_out_again_reads_its_notifications_in_one_batch_get(calls, batch):
+    handler = load_handler("deliver")
+    for record in batch["event"]["Records"]:
+        record["attributes"]["ApproximateReceiveCount"] = "2"
 
-    def before(service: str, operation: str, params: dict[str, Any]) -> None:
-        table_of_notifications = "notifications" in params.get("TableName", "").lower()
-        if (operation == first and table_of_notifications) or operation == second:
-            barrier.wait()
+    calls.recording = True
+    result = handler(batch["event"], LambdaContext())
+    calls.recording = False
 
-    return before
+    assert result == {"batchItemFailures": []}
+    counts = calls.counts()
+    assert {name: n for name, n in counts.items() if not name.startswith("kms:")} == {
+        "dynamodb:GetItem": 1,
+        "dynamodb:BatchGetItem": 1,  # the ten notifications' outcomes so far (none yet)
+        "dynamodb:Query": JOBS,
+        "dynamodb:PutItem": JOBS,
+        "dynamodb:UpdateItem": 1,
+        "sqs:SendMessageBatch": 2,
+    }
+    (read,) = [params for _, operation, params in calls.made if operation == "BatchGetItem"]
+    (keys,) = [request["Keys"] for request in read["RequestItems"].values()]
+    assert sorted(key["notification_id"]["S"] for key in keys) == sorted(batch["notification_ids"])

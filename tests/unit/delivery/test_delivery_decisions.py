@@ -212,7 +212,7 @@ def test_a_retry_goes_only_to_its_devices_that_are_still_the_users(monkeypatch):
         _device("dev_other_app", app_id="other"),
     ]
     monkeypatch.setattr(service.registry, "get_many", lambda ids: stored)
-    monkeypatch.setattr(service.notifications, "get", lambda notification_id: None)
+    monkeypatch.setattr(service.reads.notifications, "get_many", lambda ids: {})
     ids = ["dev_kept", "dev_moved", "dev_other_issuer", "dev_other_app", "dev_removed"]
     job = _job(attempt=1, device_ids=ids)
     _, devices, gone = asyncio.run(service._load(job, _app(), redelivered=False))
@@ -222,7 +222,7 @@ def test_a_retry_goes_only_to_its_devices_that_are_still_the_users(monkeypatch):
 
 def test_an_app_without_a_user_issuer_reaches_no_device(monkeypatch):
     monkeypatch.setattr(service.registry, "get_many", lambda ids: [_device()])
-    monkeypatch.setattr(service.notifications, "get", lambda notification_id: None)
+    monkeypatch.setattr(service.reads.notifications, "get_many", lambda ids: {})
     job = _job(attempt=1, device_ids=["dev_a"])
     _, devices, gone = asyncio.run(service._load(job, _app(user_issuer=None), redelivered=False))
     assert (devices, gone) == ([], ["dev_a"])

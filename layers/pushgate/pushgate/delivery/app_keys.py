@@ -3,7 +3,9 @@ users its jobs name, whether it wants receipts, and its keys, opened."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from dataclasses import dataclass
 
 from pushgate import clock
@@ -59,6 +61,26 @@ def app_keys(app_id: str) -> AppKeys | None:
         lock = _loading.setdefault(app_id, threading.Lock())
     with lock:
         return cached(app_id) or _load(app_id)
+
+
+_loads: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, asyncio.Future[AppKeys | None]]
+] = weakref.WeakKeyDictionary()
+
+
+async def load(app_id: str) -> AppKeys | None:
+    """`app_keys` for the jobs of one event loop: from the cache without a thread, else one
+    read on a thread that every job of the app waits for (so they all go on together, in
+    the same turn of the loop: `pushgate.delivery.reads` batches what they read next)."""
+    keys = cached(app_id)
+    if keys is not None:
+        return keys
+    loading = _loads.setdefault(asyncio.get_running_loop(), {})
+    future = loading.get(app_id)
+    if future is None:
+        future = loading[app_id] = asyncio.ensure_future(asyncio.to_thread(app_keys, app_id))
+        future.add_done_callback(lambda _: loading.pop(app_id, None))
+    return await asyncio.shield(future)
 
 
 def _load(app_id: str) -> AppKeys | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pushgate import clock, retry_policy
 from pushgate.delivery import app_keys as keys
+from pushgate.delivery import reads
 from pushgate.delivery.app_keys import AppKeys
 from pushgate.delivery.dispatch import send
 from pushgate.delivery.outcomes import (
@@ -38,7 +39,6 @@ from pushgate.observability import metrics
 from pushgate.providers import Outcome
 from pushgate.settings import get_settings
 from pushgate.storage import devices as registry
-from pushgate.storage import notifications
 from pushgate.storage.devices import Device
 
 QUICK_TRIES = 3
@@ -61,7 +61,7 @@ async def deliver(
     # Storage calls are blocking: run them on threads so the records of one batch overlap
     # (threads enough for a whole batch: see pushgate.delivery.threads).
     use_delivery_threads()
-    app = keys.cached(job.app_id) or await asyncio.to_thread(keys.app_keys, job.app_id)
+    app = await keys.load(job.app_id)
     recorded, devices, gone = await _load(job, app, redelivered)
     previous = recorded or {}
     pending = [
@@ -132,9 +132,7 @@ async def _load(
     devices = asyncio.to_thread(_devices, job, app)
     if not (redelivered or job.attempt > 0):  # a first delivery has no earlier outcomes
         return None, *(await devices)
-    record, (found, gone) = await asyncio.gather(
-        asyncio.to_thread(notifications.get, job.notification_id), devices
-    )
+    record, (found, gone) = await asyncio.gather(reads.notification(job.notification_id), devices)
     return (record.deliveries if record is not None else None), found, gone
 
 
