@@ -19,10 +19,15 @@ Lambda duration is the one share that depends on speed, and the emulator answers
 DynamoDB and SQS do (and one call at a time). So the bill reports, beside the measured total,
 a model of each invocation at AWS_CALL_MS per AWS call (a conservative in-region latency for
 DynamoDB and SQS) that keeps the invocation's overlap structure: its time with an AWS call in
-flight is replaced by AWS_CALL_MS times the number of calls on its critical path, the longest
-chain of its calls that ran one after another (`_aws_calls.sequential_calls`: calls in flight
-together count once; a call held back by a busy thread pool or connection pool starts late and
-counts again); the rest of the invocation (CPU, provider sends) stays as measured. The same
+flight is replaced by AWS_CALL_MS times the number of calls on its critical path
+(`_aws_calls.Recorder.critical_path_calls`): the longest chain of calls that ran one after
+another (calls in flight together count once; a call held back by a busy thread pool or
+connection pool starts late and counts again), taken per job for the deliver function (its
+jobs run concurrently; each call is tagged with its SQS record) plus the chain of the batch's
+own calls after them. Per job, because the emulator answers one call at a time: the jobs of a
+batch drift apart on it, and one chain across all of them would string job 1's write after
+job 10's query, which real, even latency would overlap. The rest of the invocation (CPU,
+provider sends) stays as measured. The same
 model with every call one after another (no credit for overlap) is reported too, and the
 target is on the critical-path model: an invocation's AWS time should be close to its slowest
 call, not the sum of its calls. AWS calls are also reported per 1,000 deliveries, by service
@@ -34,11 +39,13 @@ cloudwatch}/pricing), without free tiers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -174,7 +181,7 @@ def _drain(bill: _Bill, function_id: str, queue_id: str, batch_size: dict[str, i
     from pushgate.settings import get_settings
 
     size = batch_size[function_id]
-    with _stack.environment(_stack.lambda_env(function_id)):
+    with _stack.environment(_stack.lambda_env(function_id)), _jobs_tagged():
         handler = _stack.load_handler(function_id.removesuffix("Function").lower())
         settings = get_settings()
         queue_url = (
@@ -192,6 +199,29 @@ def _drain(bill: _Bill, function_id: str, queue_id: str, batch_size: dict[str, i
             for _ in range(0, len(messages), 10):
                 bill.add_poller_request("DeleteMessageBatch", 0)
         return bill.sqs_messages_sent(settings.receipt_queue_url) - receipts_before
+
+
+@contextlib.contextmanager
+def _jobs_tagged() -> Iterator[None]:
+    """The deliver function's record handler, with each record's AWS calls tagged with its
+    message id (`_aws_calls.current_job`): the critical-path model follows each job's own
+    chain of calls. Load the handler inside (functions/deliver/app.py imports the name)."""
+    from pushgate.delivery import handler as deliver
+
+    original = deliver.handle_record
+
+    async def tagged(record: Any) -> None:
+        token = _aws_calls.current_job.set(record.message_id)
+        try:
+            await original(record)
+        finally:
+            _aws_calls.current_job.reset(token)
+
+    deliver.handle_record = tagged  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        deliver.handle_record = original  # type: ignore[assignment]
 
 
 def _receive_batch(bill: _Bill, queue_url: str, size: int) -> list[dict[str, Any]]:
@@ -238,7 +268,7 @@ class _Bill:
             _AwsWait(
                 waited=min(_aws_calls.busy_seconds(intervals), elapsed),
                 calls=len(intervals),
-                sequential=_aws_calls.sequential_calls(intervals),
+                sequential=recorder.critical_path_calls(),
             )
         )
         self.log_bytes += output.bytes
