@@ -8,6 +8,7 @@ plumbing clients mark their calls and are not counted.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections import Counter
@@ -25,6 +26,14 @@ class AwsCall:
     response: dict[str, Any]
     started: float
     ended: float
+    job: str | None = None  # the SQS record whose handling made the call (`current_job`)
+
+
+# The SQS record being handled, set by a bench around a function's record handler: the
+# handler's threads (asyncio.to_thread) run in a copy of its context, so each call knows it.
+current_job: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "bench_current_job", default=None
+)
 
 
 class Recorder:
@@ -41,6 +50,16 @@ class Recorder:
 
     def intervals(self) -> list[tuple[float, float]]:
         return [(call.started, call.ended) for call in self.calls]
+
+    def critical_path_calls(self) -> int:
+        """The calls on the invocation's critical path: the longest chain of one job's calls
+        (its jobs run concurrently), plus the chain of the calls made outside any job (the
+        batch's own, after its jobs). A function without jobs is one chain."""
+        by_job: dict[str | None, list[tuple[float, float]]] = {}
+        for call in self.calls:
+            by_job.setdefault(call.job, []).append((call.started, call.ended))
+        shared = sequential_calls(by_job.pop(None, []))
+        return shared + max((sequential_calls(calls) for calls in by_job.values()), default=0)
 
 
 class _State:
@@ -82,6 +101,7 @@ def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_
 
 def _before_call(context: dict[str, Any], **_: Any) -> None:
     context["bench_started"] = time.perf_counter()
+    context["bench_job"] = current_job.get()
 
 
 def _after_call(model: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
@@ -96,6 +116,7 @@ def _after_call(model: Any, parsed: Any, context: dict[str, Any], **_: Any) -> N
             response=parsed if isinstance(parsed, dict) else {},
             started=context.get("bench_started", time.perf_counter()),
             ended=time.perf_counter(),
+            job=context.get("bench_job"),
         )
     )
 
@@ -113,3 +134,20 @@ def busy_seconds(intervals: list[tuple[float, float]]) -> float:
     if current_end is not None and current_start is not None:
         total += current_end - current_start
     return total
+
+
+def sequential_calls(intervals: list[tuple[float, float]]) -> int:
+    """The most of `intervals` that ran one after another (each starting once the one before
+    it had ended): the length in calls of the invocation's critical path through AWS.
+
+    Calls in flight together count once, so ten concurrent queries followed by one write are
+    two. The greedy choice (always the call that ends first among those starting after the
+    last one taken) gives the longest such chain. It reflects when the code issued its calls,
+    not how fast the emulator answered them: calls it issued together still overlap while the
+    emulator serves them one at a time, and a call that waits for a free thread or connection
+    starts late, after another ended, and so lengthens the chain."""
+    chain, last_end = 0, float("-inf")
+    for start, end in sorted(intervals, key=lambda interval: interval[1]):
+        if start >= last_end:
+            chain, last_end = chain + 1, end
+    return chain

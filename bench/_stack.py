@@ -226,18 +226,23 @@ def new_app(**config: Any) -> str:
 
 def register(app_id: str, user_id: str, platform: str, token: Any) -> str:
     """Register a device through the registry (dedupe, sealing under KMS, device_count in
-    one transaction); run inside `environment(...)`."""
+    one transaction), as a user of the app's user issuer (whose devices its jobs reach);
+    run inside `environment(...)`."""
     from pushgate.devices.addresses import parse_push_token
     from pushgate.devices.service import upsert_device
+    from pushgate.policy import load_trust
     from pushgate.settings import get_settings
 
+    trust = load_trust(app_id)
+    if trust is None or trust.user_issuer is None:
+        raise RuntimeError(f"app {app_id} has no user issuer to register devices under")
     address = parse_push_token(platform, token, get_settings())  # type: ignore[arg-type]
     registration = upsert_device(
         app_id=app_id,
         user_id=user_id,
         platform=platform,  # type: ignore[arg-type]
         address=address,
-        owner="bench",
+        owner=trust.user_issuer,
         user_agent=None,
     )
     return registration.device_id

@@ -16,11 +16,25 @@ item written (for an update, the item after it, from `ALL_NEW` when the call ask
 else 1 KB assumed); transactions cost double. SQS bills a request per 64 KB of payload.
 
 Lambda duration is the one share that depends on speed, and the emulator answers slower than
-DynamoDB and SQS do (and one call at a time): the bill also reports the share of the billed
-time spent with an AWS call in flight, and a second total (`..._aws_at_10ms_...`) with that
-time replaced by AWS_CALL_MS per call, one call after another: a conservative in-region
-latency for DynamoDB and SQS, and no credit for the calls a function overlaps. The verdict is
-on the measured total.
+DynamoDB and SQS do (and one call at a time). So the bill reports, beside the measured total,
+a model of each invocation at AWS_CALL_MS per AWS call (a conservative in-region latency for
+DynamoDB and SQS) that keeps the invocation's overlap structure: its time with an AWS call in
+flight is replaced by AWS_CALL_MS times the number of calls on its critical path
+(`_aws_calls.Recorder.critical_path_calls`): the longest chain of calls that ran one after
+another (calls in flight together count once; a call held back by a busy thread pool or
+connection pool starts late and counts again), taken per job for the deliver function (its
+jobs run concurrently; each call is tagged with its SQS record) plus the chain of the batch's
+own calls after them. Per job, because the emulator answers one call at a time: the jobs of a
+batch drift apart on it, and one chain across all of them would string job 1's write after
+job 10's query, which real, even latency would overlap. The rest of the invocation (CPU,
+provider sends) stays as measured. What the per-job chains do not see is a call waiting for a
+thread or a connection before it starts (it is late, not longer): the tests pin that a batch's
+calls are issued together (tests/integration/test_deliver_aws_calls.py), and the bench also
+reports the one chain across all jobs (`..._in_one_chain_...`), an upper bound here. The same
+model with every call one after another (no credit for overlap) is reported too, and the
+target is on the critical-path model: an invocation's AWS time should be close to its slowest
+call, not the sum of its calls. AWS calls are also reported per 1,000 deliveries, by service
+and operation (Lambda's poller included).
 
 Prices: us-east-1 list prices (aws.amazon.com/{lambda,dynamodb,sqs,kms,api-gateway,
 cloudwatch}/pricing), without free tiers.
@@ -28,17 +42,21 @@ cloudwatch}/pricing), without free tiers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from bench import _aws_calls, _stack
 from bench._services import Service
 from local.apigw import HttpRequest, build_event
+from local.context import LambdaContext
 from local.template import HttpRoute
 from tests.standins import WebPushStandin
 from tests.standins.webhook import WebhookReceiver
@@ -95,11 +113,12 @@ def run() -> dict[str, float | str]:
             figures.update(bill.figures(variant))
             _stack.progress(f"cost {variant}: {bill.per_million():.3f} USD per million")
         figures["sns_mobile_push_usd_per_million"] = SNS_MOBILE_PUSH_PER_MILLION
-        worst = max(
-            float(figures["webhook_usd_per_million"]), float(figures["no_webhook_usd_per_million"])
-        )
-        figures["target:usd_per_million<=0.50"] = (
-            "met" if worst <= SNS_MOBILE_PUSH_PER_MILLION else "MISSED"
+        # The goal (issue #19): <= SNS's price with status records (every notification's
+        # outcome written), at AWS_CALL_MS per call. Receipts (the webhook variant) are a
+        # service SNS does not offer; their bill is reported beside it.
+        modelled = f"no_webhook_usd_per_million_aws_at_{AWS_CALL_MS:g}ms"
+        figures[f"target:{modelled}<=0.50"] = (
+            "met" if float(figures[modelled]) <= SNS_MOBILE_PUSH_PER_MILLION else "MISSED"
         )
     return figures
 
@@ -165,7 +184,7 @@ def _drain(bill: _Bill, function_id: str, queue_id: str, batch_size: dict[str, i
     from pushgate.settings import get_settings
 
     size = batch_size[function_id]
-    with _stack.environment(_stack.lambda_env(function_id)):
+    with _stack.environment(_stack.lambda_env(function_id)), _jobs_tagged():
         handler = _stack.load_handler(function_id.removesuffix("Function").lower())
         settings = get_settings()
         queue_url = (
@@ -183,6 +202,29 @@ def _drain(bill: _Bill, function_id: str, queue_id: str, batch_size: dict[str, i
             for _ in range(0, len(messages), 10):
                 bill.add_poller_request("DeleteMessageBatch", 0)
         return bill.sqs_messages_sent(settings.receipt_queue_url) - receipts_before
+
+
+@contextlib.contextmanager
+def _jobs_tagged() -> Iterator[None]:
+    """The deliver function's record handler, with each record's AWS calls tagged with its
+    message id (`_aws_calls.current_job`): the critical-path model follows each job's own
+    chain of calls. Load the handler inside (functions/deliver/app.py imports the name)."""
+    from pushgate.delivery import handler as deliver
+
+    original = deliver.handle_record
+
+    async def tagged(record: Any) -> None:
+        token = _aws_calls.current_job.set(record.message_id)
+        try:
+            await original(record)
+        finally:
+            _aws_calls.current_job.reset(token)
+
+    deliver.handle_record = tagged  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        deliver.handle_record = original  # type: ignore[assignment]
 
 
 def _receive_batch(bill: _Bill, queue_url: str, size: int) -> list[dict[str, Any]]:
@@ -205,8 +247,8 @@ class _Bill:
         self.memory_mb = memory_mb
         self.calls: list[_aws_calls.AwsCall] = []
         self.durations: dict[str, list[float]] = defaultdict(list)
-        # Per invocation: (wall time with an AWS call in flight, calls made).
-        self.aws_waits: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        # Per invocation: its AWS calls as the model sees them.
+        self.aws_waits: dict[str, list[_AwsWait]] = defaultdict(list)
         self.log_bytes = 0
         self.poller: Counter[str] = Counter()
         self.poller_chunks = 0
@@ -218,14 +260,21 @@ class _Bill:
             started = time.perf_counter()
             try:
                 result = handler(
-                    event, _stack.LambdaContext(memory_limit_in_mb=self.memory_mb[function_id])
+                    event, LambdaContext(memory_limit_in_mb=self.memory_mb[function_id])
                 )
             finally:
                 elapsed = time.perf_counter() - started
                 _aws_calls.stop()
         self.durations[function_id].append(elapsed)
-        waited = _aws_calls.busy_seconds(recorder.intervals())
-        self.aws_waits[function_id].append((min(waited, elapsed), len(recorder.calls)))
+        intervals = recorder.intervals()
+        self.aws_waits[function_id].append(
+            _AwsWait(
+                waited=min(_aws_calls.busy_seconds(intervals), elapsed),
+                calls=len(intervals),
+                sequential=recorder.critical_path_calls(),
+                one_chain=_aws_calls.sequential_calls(intervals),
+            )
+        )
         self.log_bytes += output.bytes
         self.calls += recorder.calls
         return result
@@ -245,9 +294,10 @@ class _Bill:
 
     # -- pricing --------------------------------------------------------------------------
 
-    def costs(self, aws_call_ms: float | None = None) -> dict[str, float]:
-        """USD by item; `aws_call_ms` rescales the AWS wait in each invocation's duration
-        to that many ms per call."""
+    def costs(self, aws_call_ms: float | None = None, *, overlap: bool = True) -> dict[str, float]:
+        """USD by item; with `aws_call_ms`, each invocation's time with an AWS call in flight
+        is replaced by that many ms per call on its critical path (`overlap`), or per call
+        made (not `overlap`: every call one after another)."""
         rru = wru = 0.0
         sqs_chunks = kms = 0
         for call in self.calls:
@@ -259,7 +309,7 @@ class _Bill:
             elif call.service == "kms":
                 kms += 1
         gb_seconds = sum(
-            math.ceil(self._billed(seconds, wait, aws_call_ms) * 1000)
+            math.ceil(self._billed(seconds, wait, aws_call_ms, overlap) * 1000)
             / 1000
             * self.memory_mb[function_id]
             / 1024
@@ -279,22 +329,20 @@ class _Bill:
         }
 
     @staticmethod
-    def _billed(seconds: float, wait: tuple[float, int], aws_call_ms: float | None) -> float:
-        if aws_call_ms is None:
+    def _billed(seconds: float, wait: _AwsWait, aws_call_ms: float | None, overlap: bool) -> float:
+        if aws_call_ms is None or not wait.calls:
             return seconds
-        waited, calls = wait
-        if not calls:
-            return seconds
-        mean_call = waited / calls  # as measured, queueing at the emulator included
-        return seconds - waited + waited * min(1.0, aws_call_ms / 1000 / mean_call)
+        calls = wait.sequential if overlap else wait.calls
+        # Never more than measured: the emulator is no faster than AWS.
+        return seconds - wait.waited + min(wait.waited, calls * aws_call_ms / 1000)
 
-    def per_million(self, aws_call_ms: float | None = None) -> float:
-        return sum(self.costs(aws_call_ms).values()) / DELIVERIES * 1e6
+    def per_million(self, aws_call_ms: float | None = None, *, overlap: bool = True) -> float:
+        return sum(self.costs(aws_call_ms, overlap=overlap).values()) / DELIVERIES * 1e6
 
     def aws_wait_share(self) -> float:
         """The share of all invocations' wall time with an AWS call in flight."""
         total = sum(sum(durations) for durations in self.durations.values())
-        waited = sum(w for waits in self.aws_waits.values() for w, _ in waits)
+        waited = sum(wait.waited for waits in self.aws_waits.values() for wait in waits)
         return waited / total if total else 0.0
 
     def figures(self, variant: str) -> dict[str, float]:
@@ -306,6 +354,9 @@ class _Bill:
             f"{variant}_usd_per_million_aws_at_{AWS_CALL_MS:g}ms": round(
                 self.per_million(AWS_CALL_MS), 3
             ),
+            f"{variant}_usd_per_million_aws_at_{AWS_CALL_MS:g}ms_one_after_another": round(
+                self.per_million(AWS_CALL_MS, overlap=False), 3
+            ),
             f"{variant}_lambda_time_waiting_on_aws_share": round(self.aws_wait_share(), 3),
         }
         if self.calls:
@@ -314,6 +365,10 @@ class _Bill:
             )
         for name, usd in sorted(self.costs().items(), key=lambda item: -item[1]):
             figures[f"{variant}_{name}_usd_per_million"] = round(usd / DELIVERIES * 1e6, 3)
+        modelled = self.costs(AWS_CALL_MS)["lambda_duration"]
+        figures[f"{variant}_lambda_duration_usd_per_million_aws_at_{AWS_CALL_MS:g}ms"] = round(
+            modelled / DELIVERIES * 1e6, 3
+        )
         figures[f"{variant}_dynamodb_wru_per_delivery"] = round(
             sum(w for _, w in units) / DELIVERIES, 3
         )
@@ -326,9 +381,35 @@ class _Bill:
             figures[f"{variant}_{short}_ms_per_invocation"] = round(
                 sum(durations) / len(durations) * 1000, 1
             )
+            waits = self.aws_waits[function_id]
+            figures[f"{variant}_{short}_aws_calls_per_invocation"] = round(
+                sum(wait.calls for wait in waits) / len(waits), 2
+            )
+            figures[f"{variant}_{short}_aws_calls_on_critical_path_per_invocation"] = round(
+                sum(wait.sequential for wait in waits) / len(waits), 2
+            )
+            figures[f"{variant}_{short}_aws_calls_in_one_chain_per_invocation"] = round(
+                sum(wait.one_chain for wait in waits) / len(waits), 2
+            )
+        figures[f"{variant}_aws_calls_per_1000_deliveries"] = round(
+            sum(counts.values()) / DELIVERIES * 1000, 1
+        )
         for name, count in counts.most_common():
-            figures[f"{variant}_requests {name}"] = float(count)
+            figures[f"{variant}_aws_calls_per_1000_deliveries {name}"] = round(
+                count / DELIVERIES * 1000, 1
+            )
         return figures
+
+
+@dataclass(frozen=True, slots=True)
+class _AwsWait:
+    """One invocation's AWS calls: wall time with one in flight, how many it made, and how
+    many of them lie on its critical path (ran one after another)."""
+
+    waited: float
+    calls: int
+    sequential: int
+    one_chain: int  # the same across all its jobs: an upper bound on the emulator
 
 
 def _request_units(call: _aws_calls.AwsCall) -> tuple[float, float]:

@@ -108,7 +108,7 @@ ALLOWED: dict[str, dict[tuple[str, str], Any]] = {
         ("dynamodb:BatchGetItem", "DevicesTable"): None,
         ("dynamodb:DeleteItem", "DevicesTable"): None,
         ("dynamodb:Query", "DevicesTable/index/by_user"): None,
-        ("dynamodb:GetItem", "NotificationsTable"): None,
+        ("dynamodb:BatchGetItem", "NotificationsTable"): None,  # a batch's outcomes so far
         ("dynamodb:PutItem", "NotificationsTable"): None,
         ("dynamodb:UpdateItem", "NotificationsTable"): None,
         ("dynamodb:UpdateItem", "CountersTable"): {  # hourly delivery statistics only

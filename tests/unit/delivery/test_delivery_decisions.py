@@ -199,7 +199,7 @@ def test_a_first_attempt_goes_to_the_users_devices_of_the_apps_user_issuer(monke
         return [_device()]
 
     monkeypatch.setattr(service, "user_devices", user_devices)
-    previous, devices, gone = service._load(_job(), _app(), redelivered=False)
+    previous, devices, gone = asyncio.run(service._load(_job(), _app(), redelivered=False))
     assert (previous, [d.device_id for d in devices], gone) == (None, ["dev_a"], [])
     assert asked == {"app_id": "demo", "user_id": "alice", "owner": USERS, "limit": 50}
 
@@ -212,16 +212,17 @@ def test_a_retry_goes_only_to_its_devices_that_are_still_the_users(monkeypatch):
         _device("dev_other_app", app_id="other"),
     ]
     monkeypatch.setattr(service.registry, "get_many", lambda ids: stored)
-    monkeypatch.setattr(service.notifications, "get", lambda notification_id: None)
+    monkeypatch.setattr(service.reads.notifications, "get_many", lambda ids: {})
     ids = ["dev_kept", "dev_moved", "dev_other_issuer", "dev_other_app", "dev_removed"]
-    _, devices, gone = service._load(_job(attempt=1, device_ids=ids), _app(), redelivered=False)
+    job = _job(attempt=1, device_ids=ids)
+    _, devices, gone = asyncio.run(service._load(job, _app(), redelivered=False))
     assert [d.device_id for d in devices] == ["dev_kept"]
     assert gone == ["dev_moved", "dev_other_issuer", "dev_other_app", "dev_removed"]
 
 
 def test_an_app_without_a_user_issuer_reaches_no_device(monkeypatch):
     monkeypatch.setattr(service.registry, "get_many", lambda ids: [_device()])
-    monkeypatch.setattr(service.notifications, "get", lambda notification_id: None)
+    monkeypatch.setattr(service.reads.notifications, "get_many", lambda ids: {})
     job = _job(attempt=1, device_ids=["dev_a"])
-    _, devices, gone = service._load(job, _app(user_issuer=None), redelivered=False)
+    _, devices, gone = asyncio.run(service._load(job, _app(user_issuer=None), redelivered=False))
     assert (devices, gone) == ([], ["dev_a"])

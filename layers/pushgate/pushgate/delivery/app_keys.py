@@ -3,6 +3,9 @@ users its jobs name, whether it wants receipts, and its keys, opened."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import weakref
 from dataclasses import dataclass
 
 from pushgate import clock
@@ -32,14 +35,55 @@ class AppKeys:
 
 
 _cache: dict[str, AppKeys] = {}
+# One load per app at a time: the jobs of a batch ask for their app together, and without
+# this each of them would read the app (and unwrap its keys with KMS) on a thread of its own.
+_loading: dict[str, threading.Lock] = {}
+_loading_guard = threading.Lock()
+
+
+def cached(app_id: str) -> AppKeys | None:
+    """The app's keys if this container read them less than CACHE_SECONDS ago, else None
+    (no call: answered on the event loop, without a thread)."""
+    keys = _cache.get(app_id)
+    if keys is not None and clock.epoch() - keys.loaded_at < CACHE_SECONDS:
+        return keys
+    return None
 
 
 def app_keys(app_id: str) -> AppKeys | None:
     """The app's keys (None when there is no such app), from this container's cache when
-    they were read less than CACHE_SECONDS ago."""
-    cached = _cache.get(app_id)
-    if cached is not None and clock.epoch() - cached.loaded_at < CACHE_SECONDS:
-        return cached
+    they were read less than CACHE_SECONDS ago. Callers on several threads wait for one
+    read of the app."""
+    keys = cached(app_id)
+    if keys is not None:
+        return keys
+    with _loading_guard:
+        lock = _loading.setdefault(app_id, threading.Lock())
+    with lock:
+        return cached(app_id) or _load(app_id)
+
+
+_loads: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, asyncio.Future[AppKeys | None]]
+] = weakref.WeakKeyDictionary()
+
+
+async def load(app_id: str) -> AppKeys | None:
+    """`app_keys` for the jobs of one event loop: from the cache without a thread, else one
+    read on a thread that every job of the app waits for (so they all go on together, in
+    the same turn of the loop: `pushgate.delivery.reads` batches what they read next)."""
+    keys = cached(app_id)
+    if keys is not None:
+        return keys
+    loading = _loads.setdefault(asyncio.get_running_loop(), {})
+    future = loading.get(app_id)
+    if future is None:
+        future = loading[app_id] = asyncio.ensure_future(asyncio.to_thread(app_keys, app_id))
+        future.add_done_callback(lambda _: loading.pop(app_id, None))
+    return await asyncio.shield(future)
+
+
+def _load(app_id: str) -> AppKeys | None:
     record = apps.get(app_id)
     if record is None:
         return None
@@ -68,3 +112,5 @@ def app_keys(app_id: str) -> AppKeys | None:
 def clear() -> None:
     """Forget every app (a fresh container; tests)."""
     _cache.clear()
+    with _loading_guard:
+        _loading.clear()

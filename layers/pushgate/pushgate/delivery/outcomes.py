@@ -1,10 +1,15 @@
 """What one job's delivery leaves behind, in order: dead devices dropped, outcomes recorded
 (and counted in the app's hourly statistics), waiting devices re-queued, then receipts queued,
 so a status that reads final is the whole truth. Only infrastructure failures (DynamoDB, SQS)
-raise, so SQS retries the job."""
+raise, so SQS retries the job.
+
+Each step's calls go together: the dead devices' deletes at once, and a retry's devices
+that are gone in the same UpdateItem as the outcomes of those it tried (one write per item).
+"""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,16 +60,24 @@ def finish(
     results: list[DeviceResult],
     *,
     first_record: bool,
+    previous: dict[str, Any] | None = None,
+    gone: list[str] | None = None,
 ) -> None:
     """Drop dead devices, record (and count) outcomes, re-queue what waits, then queue
-    receipts (in that order, so a status that reads final is the whole truth)."""
-    for result in results:
-        if result.final == "invalid_token":
-            remove_device(result.device)
-    _record(job, results, first_record=first_record)
+    receipts (in that order, so a status that reads final is the whole truth). `gone`: a
+    retry's devices that are no longer the user's, recorded with the others (see
+    `finish_gone`; `previous` holds their earlier entries)."""
+    _remove_dead([r.device for r in results if r.final == "invalid_token"])
+    gone_outcomes = _gone_outcomes(previous or {}, gone or [])
+    _record(
+        job,
+        results,
+        first_record=first_record,
+        extra=_gone_entries(previous or {}, gone_outcomes),
+    )
     count_outcomes(
         job.app_id,
-        (r.final for r in results if r.final is not None),
+        [o.status for o in gone_outcomes] + [r.final for r in results if r.final is not None],
         broadcast_id=job.broadcast_id,
     )
     _requeue(job, [r for r in results if r.final is None])
@@ -72,7 +85,8 @@ def finish(
         job,
         app,
         record_id,
-        [
+        gone_outcomes
+        + [
             FinalOutcome(r.device.device_id, r.device.platform, r.final, _error(r))
             for r in results
             if r.final is not None
@@ -88,41 +102,70 @@ def finish_gone(
     gone: list[str],
 ) -> None:
     """A retry's devices that are no longer the user's end as `failed` (`device_gone`)
-    instead of staying queued; their receipts go out like any other outcome."""
-    now = clock.rfc3339()
-    owed = [d for d in gone if previous.get(d, {}).get("status") not in FINAL_STATUSES]
-    if not owed:
+    instead of staying queued; their receipts go out like any other outcome. (When the
+    retry also tries some of its devices, `finish` records these with them.)"""
+    outcomes = _gone_outcomes(previous, gone)
+    if not outcomes:
         return
-    outcomes = [
-        FinalOutcome(d, previous.get(d, {}).get("platform", "unknown"), "failed", "device_gone")
-        for d in owed
-    ]
-    notifications.update_outcomes(
-        job.notification_id,
-        {
-            o.device_id: {
-                "platform": o.platform,
-                "status": o.status,
-                "error": o.error,
-                "attempts": int(previous.get(o.device_id, {}).get("attempts", 0)),
-                "updated_at": now,
-            }
-            for o in outcomes
-        },
-    )
+    notifications.update_outcomes(job.notification_id, _gone_entries(previous, outcomes))
     count_outcomes(job.app_id, (o.status for o in outcomes), broadcast_id=job.broadcast_id)
     emit_receipts(job, app, record_id, outcomes)
+
+
+def _gone_outcomes(previous: dict[str, Any], gone: list[str]) -> list[FinalOutcome]:
+    """The final outcomes owed for `gone` devices (none for those already final)."""
+    return [
+        FinalOutcome(d, previous.get(d, {}).get("platform", "unknown"), "failed", "device_gone")
+        for d in gone
+        if previous.get(d, {}).get("status") not in FINAL_STATUSES
+    ]
+
+
+def _gone_entries(
+    previous: dict[str, Any], outcomes: list[FinalOutcome]
+) -> dict[str, dict[str, Any]]:
+    now = clock.rfc3339()
+    return {
+        o.device_id: {
+            "platform": o.platform,
+            "status": o.status,
+            "error": o.error,
+            "attempts": int(previous.get(o.device_id, {}).get("attempts", 0)),
+            "updated_at": now,
+        }
+        for o in outcomes
+    }
+
+
+def _remove_dead(devices: list[Device]) -> None:
+    """Delete the dead devices (a transaction each), together; raises if any delete failed,
+    once all of them are done."""
+    if len(devices) <= 1:
+        for device in devices:
+            remove_device(device)
+        return
+    with ThreadPoolExecutor(max_workers=min(len(devices), 10)) as pool:
+        done = [pool.submit(remove_device, device) for device in devices]
+    for removal in done:
+        removal.result()
 
 
 def _error(result: DeviceResult) -> str | None:
     return None if result.final == "delivered" else result.outcome.error
 
 
-def _record(job: DeliveryJob, results: list[DeviceResult], *, first_record: bool) -> None:
+def _record(
+    job: DeliveryJob,
+    results: list[DeviceResult],
+    *,
+    first_record: bool,
+    extra: dict[str, dict[str, Any]] | None = None,
+) -> None:
     """The notification's first outcomes put its item (until then its status is read from
-    the send request's item); later ones update their entries."""
+    the send request's item); later ones update their entries (`extra`: more entries, for
+    devices not tried)."""
     now = clock.rfc3339()
-    entries = {
+    entries = (extra or {}) | {
         r.device.device_id: {
             "platform": r.device.platform,
             "status": r.final or "queued",

@@ -15,10 +15,13 @@ Only infrastructure failures (DynamoDB, SQS, KMS) raise, so SQS retries the job.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from pushgate import clock, retry_policy
-from pushgate.delivery.app_keys import AppKeys, app_keys
+from pushgate.delivery import app_keys as keys
+from pushgate.delivery import reads
+from pushgate.delivery.app_keys import AppKeys
 from pushgate.delivery.dispatch import send
 from pushgate.delivery.outcomes import (
     FINAL_STATUSES,
@@ -29,13 +32,13 @@ from pushgate.delivery.outcomes import (
     finish_gone,
 )
 from pushgate.delivery.runtime import Runtime, runtime
+from pushgate.delivery.threads import use_delivery_threads
 from pushgate.devices.service import open_address, user_devices
 from pushgate.notifications.models import DeliveryJob
 from pushgate.observability import metrics
 from pushgate.providers import Outcome
 from pushgate.settings import get_settings
 from pushgate.storage import devices as registry
-from pushgate.storage import notifications
 from pushgate.storage.devices import Device
 
 QUICK_TRIES = 3
@@ -55,14 +58,18 @@ async def deliver(
 
     `record_id` is the job's SQS message id: with it, receipts join the invocation's outbox
     (`pushgate.delivery.outbox`) when there is one."""
-    # Storage calls are blocking: run them on threads so the records of one batch overlap.
-    app = await asyncio.to_thread(app_keys, job.app_id)
-    recorded, devices, gone = await asyncio.to_thread(_load, job, app, redelivered)
+    # Storage calls are blocking: run them on threads so the records of one batch overlap
+    # (threads enough for a whole batch: see pushgate.delivery.threads).
+    use_delivery_threads()
+    app = await keys.load(job.app_id)
+    recorded, devices, gone = await _load(job, app, redelivered)
     previous = recorded or {}
     pending = [
         d for d in devices if previous.get(d.device_id, {}).get("status") not in FINAL_STATUSES
     ]
-    if gone and recorded is not None:  # owed a retry, and no longer the user's
+    if recorded is None:
+        gone = []  # nothing was owed to them yet: no outcome to record
+    if gone and not pending:  # owed a retry, and no longer the user's (else recorded below)
         await asyncio.to_thread(finish_gone, job, app, record_id, previous, gone)
     if redelivered:
         await asyncio.to_thread(emit_receipts, job, app, record_id, _final_so_far(job, previous))
@@ -84,7 +91,18 @@ async def deliver(
             for device in pending
         )
     )
-    await asyncio.to_thread(finish, job, app, record_id, results, first_record=recorded is None)
+    await asyncio.to_thread(
+        functools.partial(
+            finish,
+            job,
+            app,
+            record_id,
+            results,
+            first_record=recorded is None,
+            previous=previous,
+            gone=gone,
+        )
+    )
     for result in results:
         metrics.add_metric(
             name=f"Deliveries{(result.final or 'retrying').title().replace('_', '')}",
@@ -105,20 +123,24 @@ def _final_so_far(job: DeliveryJob, previous: dict[str, Any]) -> list[FinalOutco
     ]
 
 
-def _load(
+async def _load(
     job: DeliveryJob, app: AppKeys | None, redelivered: bool
 ) -> tuple[dict[str, Any] | None, list[Device], list[str]]:
     """(the outcomes recorded so far, None while the notification has no item; the user's
-    devices to deliver to; the ids of a retry's devices that are gone or another user's)."""
-    previous: dict[str, Any] | None = None
-    if redelivered or job.attempt > 0:  # a first delivery has no earlier outcomes to read
-        record = notifications.get(job.notification_id)
-        if record is not None:
-            previous = record.deliveries
+    devices to deliver to; the ids of a retry's devices that are gone or another user's).
+    The two reads are in flight together."""
+    devices = asyncio.to_thread(_devices, job, app)
+    if not (redelivered or job.attempt > 0):  # a first delivery has no earlier outcomes
+        return None, *(await devices)
+    record, (found, gone) = await asyncio.gather(reads.notification(job.notification_id), devices)
+    return (record.deliveries if record is not None else None), found, gone
+
+
+def _devices(job: DeliveryJob, app: AppKeys | None) -> tuple[list[Device], list[str]]:
     owner = app.user_issuer if app is not None else None
     if job.device_ids is None:
         limit = get_settings().max_devices_per_user
-        return previous, user_devices(job.app_id, job.user_id, owner, limit=limit), []
+        return user_devices(job.app_id, job.user_id, owner, limit=limit), []
     # A retry names its devices; each must still be this user's (a token registered again by
     # another user moves its device to them, and a removed device is gone).
     found = {
@@ -130,7 +152,7 @@ def _load(
         and record.owner_issuer == owner
     }
     gone = [device_id for device_id in job.device_ids if device_id not in found]
-    return previous, [found[d] for d in job.device_ids if d in found], gone
+    return [found[d] for d in job.device_ids if d in found], gone
 
 
 async def _deliver_one(

@@ -13,6 +13,7 @@ worthless for another, and none is ever stored.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 from pushgate import capabilities
@@ -24,6 +25,9 @@ TOKEN_LENGTH = 32 + 43
 _ROOT = "notifications"
 # KMS key id -> the key every notification's key comes from: one KMS call per container.
 _roots: dict[str, bytes] = {}
+# One derivation at a time: every device of a cold container's first batch asks at once (on
+# the deliver function's threads), and each would otherwise make the KMS call.
+_deriving = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,11 @@ def notification_key(notification_id: str) -> bytes:
     key_id = get_settings().token_hash_key_id
     root = _roots.get(key_id)
     if root is None:
-        root = _roots.setdefault(key_id, capabilities.derived_key(_PURPOSE, _ROOT, key_id=key_id))
+        with _deriving:
+            root = _roots.get(key_id)
+            if root is None:
+                root = capabilities.derived_key(_PURPOSE, _ROOT, key_id=key_id)
+                _roots[key_id] = root
     return capabilities.subkey(root, notification_id)
 
 

@@ -14,6 +14,11 @@ from pynamodb.transactions import TransactWrite
 from pushgate.errors import ConflictError
 from pushgate.settings import Settings, get_settings
 
+# Connections each table's botocore client keeps (PynamoDB's default, botocore's, is 10): the
+# deliver function has up to a batch's worth of calls to one table in flight at once
+# (pushgate.delivery.threads), and a call beyond the pool waits for a connection to free.
+MAX_POOL_CONNECTIONS = 32
+
 
 class WriteConflictError(ConflictError):
     """A conditional write found the item other than expected: another request changed it
@@ -42,7 +47,11 @@ def table_meta(settings_field: str) -> type:
     """A PynamoDB `Meta` class whose table name is `Settings.<settings_field>`."""
     if settings_field not in Settings.model_fields:
         raise ValueError(f"unknown settings field {settings_field}")
-    return LazyTableMeta("Meta", (), {"settings_field": settings_field})
+    return LazyTableMeta(
+        "Meta",
+        (),
+        {"settings_field": settings_field, "max_pool_connections": MAX_POOL_CONNECTIONS},
+    )
 
 
 def transaction() -> TransactWrite:
@@ -56,7 +65,7 @@ def _connection(region: str | None, endpoint_url: str | None) -> Connection:
     """One connection per container, as each model keeps its own: a new one builds a botocore
     session and client (tens of ms of CPU) on every registration and every dead-token removal.
     Keyed by the endpoint too, so an environment pointed elsewhere gets its own."""
-    return Connection(region=region)
+    return Connection(region=region, max_pool_connections=MAX_POOL_CONNECTIONS)
 
 
 def is_condition_failure(error: PynamoDBException) -> bool:

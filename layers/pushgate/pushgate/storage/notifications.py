@@ -110,6 +110,21 @@ def get(notification_id: str) -> Notification | None:
         record = NotificationRecord.get(notification_id)
     except NotificationRecord.DoesNotExist:
         return None
+    return _notification(record)
+
+
+def get_many(notification_ids: list[str]) -> dict[str, Notification]:
+    """The notifications that have an item among `notification_ids`, by id (one BatchGetItem
+    per 100; keys DynamoDB leaves unprocessed are asked for again)."""
+    if not notification_ids:
+        return {}
+    return {
+        record.notification_id: _notification(record)
+        for record in NotificationRecord.batch_get(notification_ids)
+    }
+
+
+def _notification(record: NotificationRecord) -> Notification:
     return Notification(
         notification_id=record.notification_id,
         app_id=record.app_id,
