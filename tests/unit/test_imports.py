@@ -67,8 +67,8 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
         {
             "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
             "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
-            "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos",
-            "urls", "vapid_subject",
+            "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage",
+            "takos", "urls", "vapid_subject",
         }
     ),
     "send": frozenset(
@@ -81,10 +81,9 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     ),
     "unregister": frozenset(
         {
-            "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
-            "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
-            "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos",
-            "urls", "vapid_subject",
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "managed_ntfy",
+            "observability", "outbound", "params", "policy", "queues", "rate_limits",
+            "retry_policy", "sealing", "settings", "storage", "urls", "vapid_subject",
         }
     ),
     "ntfy": frozenset(
@@ -92,7 +91,7 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
             "errors", "ids", "interactions", "managed_ntfy", "notifications", "observability",
             "outbound", "params", "policy", "queues", "rate_limits", "retry_policy", "sealing",
-            "settings", "storage", "takos", "urls", "vapid_subject",
+            "settings", "storage", "urls", "vapid_subject",
         }
     ),
     "ntfy_cleanup": frozenset(
@@ -108,23 +107,23 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
             "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
             "observability", "outbound", "params", "policy", "queues", "rate_limits", "receipts",
-            "retry_policy", "sealing", "settings", "storage", "takos", "urls", "vapid_subject",
+            "retry_policy", "sealing", "settings", "storage", "urls", "vapid_subject",
         }
     ),
     "decisions": frozenset(
         {
-            "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
-            "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
-            "observability", "params", "policy", "queues", "rate_limits", "receipts",
-            "retry_policy", "sealing", "settings", "storage", "takos", "urls", "vapid_subject",
+            "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "devices",
+            "errors", "ids", "interactions", "notifications", "observability", "params", "policy",
+            "queues", "rate_limits", "receipts", "retry_policy", "settings", "storage",
+            "vapid_subject",
         }
     ),
     "interactions": frozenset(
         {
-            "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
-            "errors", "ids", "interactions", "notifications", "observability", "params", "policy",
-            "queues", "rate_limits", "receipts", "retry_policy", "settings", "storage", "takos",
-            "urls", "vapid_subject",
+            "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "devices", "errors",
+            "ids", "interactions", "notifications", "observability", "params", "policy", "queues",
+            "rate_limits", "receipts", "retry_policy", "settings", "storage",
+            "vapid_subject",
         }
     ),
     # Static files and its configuration: the resolver, settings, nothing of the domain.
@@ -141,10 +140,10 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
     ),
     "approval_timeouts": frozenset(
         {
-            "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
-            "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
-            "observability", "policy", "queues", "rate_limits", "receipts", "retry_policy",
-            "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
+            "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "devices",
+            "errors", "ids", "interactions", "notifications", "observability", "policy", "queues",
+            "rate_limits", "receipts", "retry_policy", "settings", "storage",
+            "vapid_subject", "worker",
         }
     ),
 }  # fmt: skip
@@ -156,6 +155,12 @@ NEVER_LOADED: dict[str, dict[str, str]] = {
         "crypto": "receipts sign with HMAC (receipts.signing): no key parsing",
         "devices": "receipts name devices by id only",
         "takos": "receipts have nothing to do with gateway clients",
+    },
+    # pushgate.params builds a parameter's annotation on first use, so a function loads only
+    # the model modules of the parameters its routes take.
+    "unregister": {
+        "takos": "removing a device takes no gateway-client parameter",
+        "approvals": "removing a device takes no approval parameter",
     },
 }
 _PROBE = (

@@ -30,7 +30,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pushgate.errors import PushgateError
 from pushgate.observability import logger, metrics, tracer
@@ -68,12 +68,16 @@ _ERROR_DESCRIPTIONS = {
 
 
 class ErrorDetail(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     code: str = Field(description="snake_case error code")
     message: str = Field(description="human-readable explanation")
 
 
 class ErrorResponse(BaseModel):
     """Every error pushgate returns has this shape."""
+
+    model_config = ConfigDict(defer_build=True)
 
     error: ErrorDetail
 
