@@ -45,7 +45,7 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices",
             "errors", "managed_ntfy", "notifications", "observability", "outbound", "params",
             "policy", "providers", "queues", "rate_limits", "receipts", "retry_policy", "sealing",
-            "settings", "storage", "takos", "urls", "vapid_subject",
+            "settings", "snapstart", "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "deliver": frozenset(
@@ -53,21 +53,21 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "delivery",
             "devices", "errors", "interactions", "managed_ntfy", "notifications", "observability",
             "outbound", "policy", "providers", "queues", "rate_limits", "receipts", "retry_policy",
-            "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
+            "sealing", "settings", "snapstart", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "receipts": frozenset(
         {
             "approvals", "apps", "audit", "auth", "aws", "clock", "errors", "interactions",
             "notifications", "observability", "outbound", "queues", "receipts", "retry_policy",
-            "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
+            "sealing", "settings", "snapstart", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "register": frozenset(
         {
             "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
             "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
-            "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage",
+            "queues", "rate_limits", "retry_policy", "sealing", "settings", "snapstart", "storage",
             "takos", "urls", "vapid_subject",
         }
     ),
@@ -76,14 +76,14 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "audit", "auth", "aws", "broadcasts", "capabilities",
             "clock", "crypto", "devices", "errors", "ids", "interactions", "notifications",
             "observability", "outbound", "params", "policy", "queues", "retry_policy", "settings",
-            "storage", "takos", "urls", "vapid_subject",
+            "snapstart", "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "unregister": frozenset(
         {
             "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "managed_ntfy",
             "observability", "outbound", "params", "policy", "queues", "rate_limits",
-            "retry_policy", "sealing", "settings", "storage", "urls", "vapid_subject",
+            "retry_policy", "sealing", "settings", "snapstart", "storage", "urls", "vapid_subject",
         }
     ),
     "ntfy": frozenset(
@@ -91,7 +91,7 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
             "errors", "ids", "interactions", "managed_ntfy", "notifications", "observability",
             "outbound", "params", "policy", "queues", "rate_limits", "retry_policy", "sealing",
-            "settings", "storage", "urls", "vapid_subject",
+            "settings", "snapstart", "storage", "urls", "vapid_subject",
         }
     ),
     "ntfy_cleanup": frozenset(
@@ -99,7 +99,7 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
             "errors", "ids", "interactions", "managed_ntfy", "notifications", "observability",
             "outbound", "policy", "queues", "rate_limits", "retry_policy", "sealing", "settings",
-            "storage", "urls", "vapid_subject", "worker",
+            "snapstart", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "approvals": frozenset(
@@ -107,14 +107,14 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
             "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
             "observability", "outbound", "params", "policy", "queues", "rate_limits", "receipts",
-            "retry_policy", "sealing", "settings", "storage", "urls", "vapid_subject",
+            "retry_policy", "sealing", "settings", "snapstart", "storage", "urls", "vapid_subject",
         }
     ),
     "decisions": frozenset(
         {
             "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "devices",
             "errors", "ids", "interactions", "notifications", "observability", "params", "policy",
-            "queues", "rate_limits", "receipts", "retry_policy", "settings", "storage",
+            "queues", "rate_limits", "receipts", "retry_policy", "settings", "snapstart", "storage",
             "vapid_subject",
         }
     ),
@@ -122,27 +122,27 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
         {
             "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "devices", "errors",
             "ids", "interactions", "notifications", "observability", "params", "policy", "queues",
-            "rate_limits", "receipts", "retry_policy", "settings", "storage",
+            "rate_limits", "receipts", "retry_policy", "settings", "snapstart", "storage",
             "vapid_subject",
         }
     ),
     # Static files and its configuration: the resolver, settings, nothing of the domain.
     "console": frozenset(
-        {"api", "console", "errors", "observability", "settings", "vapid_subject"}
+        {"api", "console", "errors", "observability", "settings", "snapstart", "vapid_subject"}
     ),
     # A page of devices, the quota and two queues: no provider client, no outbound HTTP.
     "broadcast_fanout": frozenset(
         {
             "approvals", "apps", "auth", "aws", "broadcasts", "clock", "crypto", "devices",
             "errors", "ids", "notifications", "observability", "policy", "queues", "retry_policy",
-            "settings", "storage", "urls", "vapid_subject", "worker",
+            "settings", "snapstart", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "approval_timeouts": frozenset(
         {
             "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "devices",
             "errors", "ids", "interactions", "notifications", "observability", "policy", "queues",
-            "rate_limits", "receipts", "retry_policy", "settings", "storage",
+            "rate_limits", "receipts", "retry_policy", "settings", "snapstart", "storage",
             "vapid_subject", "worker",
         }
     ),
