@@ -255,3 +255,28 @@ def test_imports_the_console_function_loads_no_token_verifier_and_no_domain():
     modules = _modules_loaded_by("console")
 
     assert _under(modules, ("jwt", "pushgate.auth", "pushgate.storage", "pynamodb")) == []
+
+
+def test_imports_every_pushgate_model_builds_on_first_use():
+    """Building a pydantic model's schema at class creation was the largest part of
+    pushgate's own cold start: every model defers it to its first use (`defer_build=True`)."""
+    import importlib
+    import pkgutil
+
+    from pydantic import BaseModel
+
+    import pushgate
+
+    eager = []
+    for info in pkgutil.walk_packages(pushgate.__path__, "pushgate."):
+        module = importlib.import_module(info.name)
+        eager += [
+            f"{info.name}.{value.__name__}"
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, BaseModel)
+            and value.__module__ == info.name
+            and not value.model_config.get("defer_build")
+        ]
+
+    assert eager == []
