@@ -10,11 +10,23 @@ deployed function's: template variables, Lambda's own, and tracing enabled (the 
 discarded round, so no candidate pays for compiling (Lambda layers ship sources only, so a
 real first cold start may also compile; that is beside this comparison).
 
-`libraries` imports what every function needs before pushgate's own code runs (boto3,
-pydantic, PynamoDB, httpx, cryptography, Powertools' logger and metrics, the X-Ray SDK): the
-floor this stack sets. The time is the `import` statement itself (interpreter start-up
-excluded), median of ROUNDS rounds that run every candidate once, in rotating order; the
-ratio is taken per round. Peak memory is the process's peak RSS (VmHWM) after the import.
+`libraries` imports what an HTTP function needs before pushgate's own code runs (boto3,
+pydantic's BaseModel and types, PynamoDB, httpx, cryptography's AEAD, PyJWT, Powertools'
+logger, metrics and tracer (the X-Ray SDK), its HTTP resolver and the request validation it
+builds with `enable_validation=True`); `worker_libraries` what an SQS worker needs (the same
+without the resolver and PyJWT, with Powertools' batch processor, imported first as
+pushgate.worker does).
+Each is the floor its functions stand on; a function is measured over the floor of its kind.
+
+Times are the child's CPU time (user + system: other work on the machine barely moves it,
+unlike wall-clock time; imports here wait on no I/O but the page cache) from just before the
+first import to just after the last statement (`import app` runs the module: pushgate's own
+import and init), so the interpreter's own start-up is excluded; `interpreter_start_ms` (a
+child that runs `pass`, wall clock seen from the parent) is printed beside it for scale.
+Median of ROUNDS rounds that run every candidate once, in rotating order; ratios are taken
+per round against that round's `import boto3`. `<name>_own_over_boto3` is (function - its
+floor) / boto3: pushgate's own cost in units of `import boto3`, the target. Peak memory is
+the process's peak RSS (VmHWM) after the import.
 """
 
 from __future__ import annotations
@@ -26,28 +38,65 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parent.parent
 LAYER = REPO / "layers" / "pushgate"
-FUNCTIONS = ("config", "deliver", "receipts", "register", "send", "unregister")
+# Every function of template.yaml (tests/unit/test_bench_coldstart.py keeps the list whole).
+FUNCTIONS = (
+    "approval_timeouts",
+    "approvals",
+    "broadcast_fanout",
+    "config",
+    "console",
+    "decisions",
+    "deliver",
+    "interactions",
+    "ntfy",
+    "ntfy_cleanup",
+    "receipts",
+    "register",
+    "send",
+    "unregister",
+)
+WORKERS = frozenset(
+    {"approval_timeouts", "broadcast_fanout", "deliver", "ntfy_cleanup", "receipts"}
+)
 # The python3.13 Lambda runtime's own SDK (it also ships s3transfer, jmespath, dateutil...).
 RUNTIME_PACKAGES = ("boto3",)
 ROUNDS = 7
-# What every function imports before any pushgate code runs: the floor of this stack.
-LIBRARIES = (
-    "boto3, pydantic, pynamodb.models, httpx, cryptography.hazmat.primitives.ciphers.aead, "
-    "aws_lambda_powertools.logging, aws_lambda_powertools.metrics, aws_xray_sdk.core"
+_COMMON = (
+    "import boto3",
+    # BaseModel and the constrained types every model module uses (StrictStr, HttpUrl...:
+    # pydantic.types, which loads annotated_types).
+    "from pydantic import BaseModel, StrictStr",
+    "import pynamodb.models",
+    "import httpx",
+    "import cryptography.hazmat.primitives.ciphers.aead",
+    "import aws_lambda_powertools.logging",
+    "import aws_lambda_powertools.metrics",
+    "import aws_lambda_powertools.tracing",
+    "import aws_xray_sdk.core",
 )
-MAX_RATIO = 1.25
+# What an HTTP function imports before any pushgate code runs: the floor of this stack.
+LIBRARIES = (
+    *_COMMON,
+    "import jwt",
+    "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver",
+    "import aws_lambda_powertools.event_handler.middlewares.openapi_validation",
+)
+# An SQS worker's floor: the batch processor first (see pushgate.worker), no HTTP router.
+WORKER_LIBRARIES = ("import aws_lambda_powertools.utilities.batch", *_COMMON)
+MAX_OWN_OVER_BOTO3 = 0.25
 _PROBE = """
 import sys, time
 sys.path[:0] = {paths!r}
-started = time.perf_counter()
-import {module}
-elapsed = time.perf_counter() - started
+started = time.process_time()
+{statements}
+elapsed = time.process_time() - started
 import json
 # VmHWM, not ru_maxrss: a child that subprocess started with vfork keeps the parent's
 # high-water mark in ru_maxrss across exec.
@@ -62,48 +111,69 @@ def run() -> dict[str, float | str]:
         site = Path(scratch, "site")
         _link_site(site, _closure(_layer_requirements() + list(RUNTIME_PACKAGES)))
         pycache = Path(scratch, "pycache")
-        candidates = {
-            "boto3": ([str(site)], "boto3"),
+        candidates: dict[str, tuple[list[str], tuple[str, ...]]] = {
+            "interpreter": ([str(site)], ("pass",)),
+            "boto3": ([str(site)], ("import boto3",)),
             "libraries": ([str(site)], LIBRARIES),
+            "worker_libraries": ([str(site)], WORKER_LIBRARIES),
         } | {
-            name: ([str(REPO / "functions" / name), str(LAYER), str(site)], "app")
+            name: ([str(REPO / "functions" / name), str(LAYER), str(site)], ("import app",))
             for name in FUNCTIONS
         }
         env = _lambda_env()
-        samples: dict[str, list[tuple[float, int]]] = {name: [] for name in candidates}
+        samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name in candidates}
         names = list(candidates)
         for round_number in range(ROUNDS + 1):
             shift = round_number % len(names)
             for name in names[shift:] + names[:shift]:
-                paths, module = candidates[name]
-                sample = _probe(paths, module, env, pycache)
+                paths, statements = candidates[name]
+                sample = _probe(paths, statements, env, pycache)
                 if round_number:  # round 0 only fills the bytecode cache
                     samples[name].append(sample)
 
-    figures: dict[str, float | str] = {}
-    boto3_s = [s for s, _ in samples["boto3"]]
-    figures["boto3_import_ms"] = round(statistics.median(boto3_s) * 1000, 1)
-    figures["boto3_max_rss_mb"] = round(statistics.median(r for _, r in samples["boto3"]) / 1024, 1)
-    libraries_s = [s for s, _ in samples["libraries"]]
-    figures["libraries_import_ms"] = round(statistics.median(libraries_s) * 1000, 1)
-    figures["libraries_over_boto3"] = round(
-        statistics.median(s / b for s, b in zip(libraries_s, boto3_s, strict=True)), 2
-    )
+    def ms(name: str) -> float:
+        return round(statistics.median(s for s, _, _ in samples[name]) * 1000, 1)
+
+    def rss_mb(name: str) -> float:
+        return round(statistics.median(r for _, r, _ in samples[name]) / 1024, 1)
+
+    boto3_s = [s for s, _, _ in samples["boto3"]]
+    figures: dict[str, float | str] = {
+        "interpreter_start_ms": round(
+            statistics.median(w for _, _, w in samples["interpreter"]) * 1000, 1
+        ),
+        "boto3_import_ms": ms("boto3"),
+        "boto3_max_rss_mb": rss_mb("boto3"),
+    }
+    for floor in ("libraries", "worker_libraries"):
+        seconds = [s for s, _, _ in samples[floor]]
+        figures[f"{floor}_import_ms"] = ms(floor)
+        figures[f"{floor}_over_boto3"] = round(
+            statistics.median(s / b for s, b in zip(seconds, boto3_s, strict=True)), 2
+        )
+        figures[f"{floor}_max_rss_mb"] = rss_mb(floor)
     worst = 0.0
     for name in FUNCTIONS:
-        seconds = [s for s, _ in samples[name]]
-        ratio = statistics.median(s / b for s, b in zip(seconds, boto3_s, strict=True))
-        worst = max(worst, ratio)
-        figures[f"{name}_import_ms"] = round(statistics.median(seconds) * 1000, 1)
-        figures[f"{name}_over_boto3"] = round(ratio, 2)
-        figures[f"{name}_max_rss_mb"] = round(
-            statistics.median(r for _, r in samples[name]) / 1024, 1
+        floor_s = [s for s, _, _ in samples["worker_libraries" if name in WORKERS else "libraries"]]
+        seconds = [s for s, _, _ in samples[name]]
+        own = statistics.median(
+            (s - f) / b for s, f, b in zip(seconds, floor_s, boto3_s, strict=True)
         )
-    figures["target:import<=1.25x_boto3"] = "met" if worst <= MAX_RATIO else "MISSED"
+        worst = max(worst, own)
+        figures[f"{name}_import_ms"] = ms(name)
+        figures[f"{name}_own_over_boto3"] = round(own, 2)
+        figures[f"{name}_max_rss_mb"] = rss_mb(name)
+    figures["worst_own_over_boto3"] = round(worst, 2)
+    figures["target:own_import<=0.25x_boto3"] = "met" if worst <= MAX_OWN_OVER_BOTO3 else "MISSED"
     return figures
 
 
-def _probe(paths: list[str], module: str, env: dict[str, str], pycache: Path) -> tuple[float, int]:
+def _probe(
+    paths: list[str], statements: tuple[str, ...], env: dict[str, str], pycache: Path
+) -> tuple[float, int, float]:
+    """(seconds the statements took inside the child, its peak RSS in kB, the child's whole
+    wall-clock life seen from here in seconds)."""
+    started = time.perf_counter()
     completed = subprocess.run(
         [
             sys.executable,
@@ -112,7 +182,7 @@ def _probe(paths: list[str], module: str, env: dict[str, str], pycache: Path) ->
             "-X",
             f"pycache_prefix={pycache}",
             "-c",
-            _PROBE.format(paths=paths, module=module),
+            _PROBE.format(paths=paths, statements="\n".join(statements)),
         ],
         env=env,
         cwd=paths[0],
@@ -120,10 +190,11 @@ def _probe(paths: list[str], module: str, env: dict[str, str], pycache: Path) ->
         text=True,
         check=False,
     )
+    wall = time.perf_counter() - started
     if completed.returncode != 0:
-        raise RuntimeError(f"importing {module} from {paths[0]} failed:\n{completed.stderr}")
+        raise RuntimeError(f"running {statements} from {paths[0]} failed:\n{completed.stderr}")
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    return float(result["s"]), int(result["rss_kb"])
+    return float(result["s"]), int(result["rss_kb"]), wall
 
 
 def _lambda_env() -> dict[str, str]:

@@ -7,6 +7,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+# Creating an approval reads the user's devices: loaded while the function initialises, not
+# on its first request (the timeout and decision functions never load it).
+import pushgate.devices.service  # noqa: F401
 from pushgate.api import BEARER, create_handler, create_resolver, created_or_ok, error_responses
 from pushgate.approvals import service
 from pushgate.approvals.models import (

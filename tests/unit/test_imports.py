@@ -45,7 +45,7 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "audit", "auth", "aws", "clock", "crypto", "devices",
             "errors", "managed_ntfy", "notifications", "observability", "outbound", "params",
             "policy", "providers", "queues", "rate_limits", "receipts", "retry_policy", "sealing",
-            "settings", "storage", "takos", "urls", "vapid_subject",
+            "settings", "snapstart", "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "deliver": frozenset(
@@ -53,22 +53,22 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "delivery",
             "devices", "errors", "interactions", "managed_ntfy", "notifications", "observability",
             "outbound", "policy", "providers", "queues", "rate_limits", "receipts", "retry_policy",
-            "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
+            "sealing", "settings", "snapstart", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "receipts": frozenset(
         {
             "approvals", "apps", "audit", "auth", "aws", "clock", "errors", "interactions",
             "notifications", "observability", "outbound", "queues", "receipts", "retry_policy",
-            "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
+            "sealing", "settings", "snapstart", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "register": frozenset(
         {
             "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
             "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
-            "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos",
-            "urls", "vapid_subject",
+            "queues", "rate_limits", "retry_policy", "sealing", "settings", "snapstart", "storage",
+            "takos", "urls", "vapid_subject",
         }
     ),
     "send": frozenset(
@@ -76,15 +76,14 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "audit", "auth", "aws", "broadcasts", "capabilities",
             "clock", "crypto", "devices", "errors", "ids", "interactions", "notifications",
             "observability", "outbound", "params", "policy", "queues", "retry_policy", "settings",
-            "storage", "takos", "urls", "vapid_subject",
+            "snapstart", "storage", "takos", "urls", "vapid_subject",
         }
     ),
     "unregister": frozenset(
         {
-            "api", "approvals", "apps", "auth", "aws", "clock", "crypto", "devices", "errors",
-            "managed_ntfy", "notifications", "observability", "outbound", "params", "policy",
-            "queues", "rate_limits", "retry_policy", "sealing", "settings", "storage", "takos",
-            "urls", "vapid_subject",
+            "api", "apps", "auth", "aws", "clock", "crypto", "devices", "errors", "managed_ntfy",
+            "observability", "outbound", "params", "policy", "queues", "rate_limits",
+            "retry_policy", "sealing", "settings", "snapstart", "storage", "urls", "vapid_subject",
         }
     ),
     "ntfy": frozenset(
@@ -92,7 +91,7 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
             "errors", "ids", "interactions", "managed_ntfy", "notifications", "observability",
             "outbound", "params", "policy", "queues", "rate_limits", "retry_policy", "sealing",
-            "settings", "storage", "takos", "urls", "vapid_subject",
+            "settings", "snapstart", "storage", "urls", "vapid_subject",
         }
     ),
     "ntfy_cleanup": frozenset(
@@ -100,7 +99,7 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
             "errors", "ids", "interactions", "managed_ntfy", "notifications", "observability",
             "outbound", "policy", "queues", "rate_limits", "retry_policy", "sealing", "settings",
-            "storage", "urls", "vapid_subject", "worker",
+            "snapstart", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "approvals": frozenset(
@@ -108,43 +107,43 @@ PUSHGATE_PACKAGES: dict[str, frozenset[str]] = {
             "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
             "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
             "observability", "outbound", "params", "policy", "queues", "rate_limits", "receipts",
-            "retry_policy", "sealing", "settings", "storage", "takos", "urls", "vapid_subject",
+            "retry_policy", "sealing", "settings", "snapstart", "storage", "urls", "vapid_subject",
         }
     ),
     "decisions": frozenset(
         {
-            "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
-            "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
-            "observability", "params", "policy", "queues", "rate_limits", "receipts",
-            "retry_policy", "sealing", "settings", "storage", "takos", "urls", "vapid_subject",
+            "api", "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "devices",
+            "errors", "ids", "interactions", "notifications", "observability", "params", "policy",
+            "queues", "rate_limits", "receipts", "retry_policy", "settings", "snapstart", "storage",
+            "vapid_subject",
         }
     ),
     "interactions": frozenset(
         {
-            "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "crypto", "devices",
-            "errors", "ids", "interactions", "notifications", "observability", "params", "policy",
-            "queues", "rate_limits", "receipts", "retry_policy", "settings", "storage", "takos",
-            "urls", "vapid_subject",
+            "api", "approvals", "apps", "auth", "aws", "capabilities", "clock", "devices", "errors",
+            "ids", "interactions", "notifications", "observability", "params", "policy", "queues",
+            "rate_limits", "receipts", "retry_policy", "settings", "snapstart", "storage",
+            "vapid_subject",
         }
     ),
     # Static files and its configuration: the resolver, settings, nothing of the domain.
     "console": frozenset(
-        {"api", "console", "errors", "observability", "settings", "vapid_subject"}
+        {"api", "console", "errors", "observability", "settings", "snapstart", "vapid_subject"}
     ),
     # A page of devices, the quota and two queues: no provider client, no outbound HTTP.
     "broadcast_fanout": frozenset(
         {
             "approvals", "apps", "auth", "aws", "broadcasts", "clock", "crypto", "devices",
             "errors", "ids", "notifications", "observability", "policy", "queues", "retry_policy",
-            "settings", "storage", "urls", "vapid_subject", "worker",
+            "settings", "snapstart", "storage", "urls", "vapid_subject", "worker",
         }
     ),
     "approval_timeouts": frozenset(
         {
-            "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "crypto",
-            "devices", "errors", "ids", "interactions", "managed_ntfy", "notifications",
-            "observability", "policy", "queues", "rate_limits", "receipts", "retry_policy",
-            "sealing", "settings", "storage", "urls", "vapid_subject", "worker",
+            "approvals", "apps", "audit", "auth", "aws", "capabilities", "clock", "devices",
+            "errors", "ids", "interactions", "notifications", "observability", "policy", "queues",
+            "rate_limits", "receipts", "retry_policy", "settings", "snapstart", "storage",
+            "vapid_subject", "worker",
         }
     ),
 }  # fmt: skip
@@ -156,6 +155,12 @@ NEVER_LOADED: dict[str, dict[str, str]] = {
         "crypto": "receipts sign with HMAC (receipts.signing): no key parsing",
         "devices": "receipts name devices by id only",
         "takos": "receipts have nothing to do with gateway clients",
+    },
+    # pushgate.params builds a parameter's annotation on first use, so a function loads only
+    # the model modules of the parameters its routes take.
+    "unregister": {
+        "takos": "removing a device takes no gateway-client parameter",
+        "approvals": "removing a device takes no approval parameter",
     },
 }
 _PROBE = (
@@ -250,3 +255,28 @@ def test_imports_the_console_function_loads_no_token_verifier_and_no_domain():
     modules = _modules_loaded_by("console")
 
     assert _under(modules, ("jwt", "pushgate.auth", "pushgate.storage", "pynamodb")) == []
+
+
+def test_imports_every_pushgate_model_builds_on_first_use():
+    """Building a pydantic model's schema at class creation was the largest part of
+    pushgate's own cold start: every model defers it to its first use (`defer_build=True`)."""
+    import importlib
+    import pkgutil
+
+    from pydantic import BaseModel
+
+    import pushgate
+
+    eager = []
+    for info in pkgutil.walk_packages(pushgate.__path__, "pushgate."):
+        module = importlib.import_module(info.name)
+        eager += [
+            f"{info.name}.{value.__name__}"
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, BaseModel)
+            and value.__module__ == info.name
+            and not value.model_config.get("defer_build")
+        ]
+
+    assert eager == []

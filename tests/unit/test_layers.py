@@ -54,7 +54,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pushgate.broadcasts",
     ),
     # entry points: the HTTP resolver and its parameters, the SQS worker
-    ("pushgate.api", "pushgate.params", "pushgate.worker", "pushgate.console"),
+    # (and the SnapStart hooks they install)
+    (
+        "pushgate.api",
+        "pushgate.params",
+        "pushgate.worker",
+        "pushgate.console",
+        "pushgate.snapstart",
+    ),
     # the Lambda functions
     ("functions",),
 )

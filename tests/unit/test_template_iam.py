@@ -5,6 +5,7 @@ that keep functions other than config from writing any attribute of any app."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -436,7 +437,7 @@ def test_template_leaves_cors_to_the_browser_facing_functions():
     api = resources["PushApi"]["Properties"]
     with_options = {
         path: re.search(
-            r"\$\{\w+\.Arn\}", item["options"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            r"\$\{\w+\}", item["options"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
         ).group()
         for path, item in api["Body"]["paths"].items()
         if "options" in item
@@ -445,7 +446,70 @@ def test_template_leaves_cors_to_the_browser_facing_functions():
     assert "CorsConfiguration" not in api
     assert "x-amazon-apigateway-cors" not in api["Body"]
     assert with_options == {
-        "/push/devices/register": "${RegisterFunction.Arn}",
-        "/push/devices/{device_id}": "${UnregisterFunction.Arn}",
-        "/push/notifications/{notification_id}/interactions/{token}": "${InteractionsFunction.Arn}",
+        "/push/devices/register": "${RegisterFunctionAliaslive}",
+        "/push/devices/{device_id}": "${UnregisterFunctionAliaslive}",
+        "/push/notifications/{notification_id}/interactions/{token}": (
+            "${InteractionsFunctionAliaslive}"
+        ),
     }
+
+
+def test_template_invokes_every_function_through_its_published_alias():
+    """SnapStart applies to published versions only: every API route and every SQS event
+    source mapping invokes a function's `live` alias, never $LATEST."""
+    resources = _expanded()["Resources"]
+    functions = {k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
+    uris = {
+        method["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        for item in resources["PushApi"]["Properties"]["Body"]["paths"].values()
+        for method in item.values()
+        if isinstance(method, dict) and "x-amazon-apigateway-integration" in method
+    }
+    mappings = [v for v in resources.values() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
+    permissions = [v for v in resources.values() if v["Type"] == "AWS::Lambda::Permission"]
+
+    assert {f"{k}Aliaslive" for k in functions} <= set(resources)
+    workers = {m["Properties"]["FunctionName"]["Ref"].removesuffix("Aliaslive") for m in mappings}
+    assert {re.search(r"functions/\$\{(\w+)\}/", uri).group(1) for uri in uris} == {
+        f"{k}Aliaslive" for k in functions - workers
+    }
+    assert sorted(m["Properties"]["FunctionName"]["Ref"] for m in mappings) == [
+        "ApprovalTimeoutsFunctionAliaslive",
+        "BroadcastFanoutFunctionAliaslive",
+        "DeliverFunctionAliaslive",
+        "NtfyCleanupFunctionAliaslive",
+        "ReceiptsFunctionAliaslive",
+    ]
+    assert {p["Properties"]["FunctionName"]["Ref"] for p in permissions} <= {
+        f"{k}Aliaslive" for k in functions
+    }
+
+
+def test_template_snapstart_is_a_parameter_off_by_default():
+    """Enabled, every function's published versions get SnapStart; Disabled (the default:
+    SnapStart's caching charge runs whether or not cold starts happen), none do."""
+    template = yaml_parse((REPO / "template.yaml").read_text())
+    functions = [
+        v for v in _expanded()["Resources"].values() if v["Type"] == "AWS::Lambda::Function"
+    ]
+
+    assert template["Parameters"]["SnapStart"]["AllowedValues"] == ["Enabled", "Disabled"]
+    assert template["Parameters"]["SnapStart"]["Default"] == "Disabled"
+    assert template["Conditions"]["SnapStartEnabled"] == {
+        "Fn::Equals": [{"Ref": "SnapStart"}, "Enabled"]
+    }
+    assert len(functions) == 14
+    assert {json.dumps(f["Properties"]["SnapStart"]) for f in functions} == {
+        json.dumps({"ApplyOn": {"Fn::If": ["SnapStartEnabled", "PublishedVersions", "None"]}})
+    }
+    assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
+    assert {tuple(f["Properties"]["Architectures"]) for f in functions} == {("arm64",)}
+    # What SnapStart does not support: provisioned concurrency, EFS, ephemeral storage > 512 MB.
+    assert [
+        f for f in functions if {"FileSystemConfigs", "EphemeralStorage"} & set(f["Properties"])
+    ] == []
+    assert [
+        k
+        for k, v in _expanded()["Resources"].items()
+        if "ProvisionedConcurrencyConfig" in (v.get("Properties") or {})
+    ] == []

@@ -13,31 +13,99 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.request import Request
 
-from pushgate.approvals.models import APPROVAL_ID_PATTERN
-from pushgate.apps.models import APP_ID_PATTERN
 from pushgate.auth import Principal
-from pushgate.devices.models import DEVICE_ID_PATTERN
-from pushgate.notifications.models import NOTIFICATION_ID_PATTERN
-from pushgate.takos.models import INSTANCE_PATTERN, MAX_SIGNATURE_LENGTH
 
-AppIdPath = Annotated[
-    str,
-    Path(
-        pattern=APP_ID_PATTERN,
-        description="App id: 1-128 characters of letters, digits, `.`, `_`, `:` and `-`",
-    ),
-]
-DeviceIdPath = Annotated[str, Path(pattern=DEVICE_ID_PATTERN, description="A device id")]
-NotificationIdPath = Annotated[str, Path(pattern=NOTIFICATION_ID_PATTERN)]
-InstancePath = Annotated[
-    str,
-    Path(
-        pattern=INSTANCE_PATTERN,
-        description="Instance name: lower-case letters, digits, `.`, `_`, `-`, optional "
-        "`:port`; or `external:<slug>`",
-    ),
-]
-ApprovalIdPath = Annotated[str, Path(pattern=APPROVAL_ID_PATTERN, description="An approval id")]
+# The parameters whose patterns live in the domain's model modules are built on first use
+# (PEP 562 `__getattr__` below): a function imports only the model modules of the parameters
+# its routes take, not every domain's (pushgate.takos.models alone is ~10% of a cold start).
+
+
+def _app_id_path() -> object:
+    from pushgate.apps.models import APP_ID_PATTERN
+
+    return Annotated[
+        str,
+        Path(
+            pattern=APP_ID_PATTERN,
+            description="App id: 1-128 characters of letters, digits, `.`, `_`, `:` and `-`",
+        ),
+    ]
+
+
+def _device_id_path() -> object:
+    from pushgate.devices.models import DEVICE_ID_PATTERN
+
+    return Annotated[str, Path(pattern=DEVICE_ID_PATTERN, description="A device id")]
+
+
+def _notification_id_path() -> object:
+    from pushgate.notifications.models import NOTIFICATION_ID_PATTERN
+
+    return Annotated[str, Path(pattern=NOTIFICATION_ID_PATTERN)]
+
+
+def _instance_path() -> object:
+    from pushgate.takos.models import INSTANCE_PATTERN
+
+    return Annotated[
+        str,
+        Path(
+            pattern=INSTANCE_PATTERN,
+            description="Instance name: lower-case letters, digits, `.`, `_`, `-`, optional "
+            "`:port`; or `external:<slug>`",
+        ),
+    ]
+
+
+def _approval_id_path() -> object:
+    from pushgate.approvals.models import APPROVAL_ID_PATTERN
+
+    return Annotated[str, Path(pattern=APPROVAL_ID_PATTERN, description="An approval id")]
+
+
+def _admin_app_id() -> object:
+    from pushgate.apps.models import APP_ID_PATTERN
+
+    return Annotated[
+        str | None,
+        Query(pattern=APP_ID_PATTERN, description="Admin tokens only: the app to send as"),
+    ]
+
+
+def _signature_header() -> object:
+    from pushgate.takos.models import MAX_SIGNATURE_LENGTH
+
+    return Annotated[
+        str | None,
+        Header(
+            alias="x-push-signature",
+            max_length=MAX_SIGNATURE_LENGTH,
+            description="base64 of an ES256 signature (raw r‖s or DER) over the RFC 8785 "
+            "canonical JSON of the body; a signature over the exact raw body also verifies. Or "
+            "send it as the body's `signature` field",
+        ),
+    ]
+
+
+_BUILT_ON_FIRST_USE = {
+    "AppIdPath": _app_id_path,
+    "DeviceIdPath": _device_id_path,
+    "NotificationIdPath": _notification_id_path,
+    "InstancePath": _instance_path,
+    "ApprovalIdPath": _approval_id_path,
+    "AdminAppId": _admin_app_id,
+    "SignatureHeader": _signature_header,
+}
+
+
+def __getattr__(name: str) -> object:
+    build = _BUILT_ON_FIRST_USE.get(name)
+    if build is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = build()
+    return value
+
+
 # Here, not in pushgate.broadcasts: only this route parameter checks it, and importing that
 # package would load it into every HTTP function.
 BROADCAST_ID_PATTERN = r"^brd_[0-9a-z]{26}$"
@@ -68,10 +136,6 @@ IdempotencyKey = Annotated[
         description="Replays the first response for the same key and body within 24 h",
     ),
 ]
-AdminAppId = Annotated[
-    str | None,
-    Query(pattern=APP_ID_PATTERN, description="Admin tokens only: the app to send as"),
-]
 PageLimit = Annotated[int, Query(ge=1, le=100, description="Items per page")]
 Cursor = Annotated[
     str | None,
@@ -80,16 +144,6 @@ Cursor = Annotated[
 StatsHours = Annotated[
     int,
     Query(ge=1, le=48, description="How many UTC hours, the current one last (1-48)"),
-]
-SignatureHeader = Annotated[
-    str | None,
-    Header(
-        alias="x-push-signature",
-        max_length=MAX_SIGNATURE_LENGTH,
-        description="base64 of an ES256 signature (raw r‖s or DER) over the RFC 8785 canonical "
-        "JSON of the body; a signature over the exact raw body also verifies. Or send it as "
-        "the body's `signature` field",
-    ),
 ]
 PushSecretHeader = Annotated[
     str | None,

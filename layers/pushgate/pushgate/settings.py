@@ -32,7 +32,7 @@ class TrustedIssuer(BaseModel):
     """An OIDC issuer whose tokens pushgate accepts: where its signing keys live, which
     roles its tokens may take, and the audience every one of its tokens must carry."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     issuer: str = Field(min_length=1)
     jwks_url: HttpUrl
@@ -71,7 +71,7 @@ DEFAULT_WEBPUSH_HOSTS = (
 class Settings(BaseModel):
     """Every knob pushgate reads from its environment (docs/configuration.md lists them)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     apps_table_name: str = Field("", alias="APPS_TABLE_NAME")
     devices_table_name: str = Field("", alias="DEVICES_TABLE_NAME")

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pushgate import snapstart
 from pushgate.observability import logger, metrics, tracer
 
 
@@ -29,6 +30,7 @@ def create_sqs_handler(
     """The Lambda entry point for an SQS-triggered function: records processed concurrently
     by an async handler, partial batch failures reported so only failed records return."""
     processor = AsyncBatchProcessor(event_type=EventType.SQS)
+    snapstart.install()
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler(capture_response=False)

@@ -15,7 +15,7 @@ ActionId = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]
 class ApprovalAction(BaseModel):
     """One button: `denies` marks the ones whose tap refuses the request."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     id: ActionId
     label: StrictStr = Field(min_length=1, max_length=40)
@@ -27,7 +27,7 @@ class ApprovalPush(BaseModel):
     own), or, once it is answered or expired, the `status` that replaces it on the devices
     that showed it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     approval_id: str
     actions: list[ApprovalAction] = Field(default_factory=list, max_length=MAX_ACTIONS)

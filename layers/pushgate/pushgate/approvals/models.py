@@ -26,7 +26,7 @@ def _check_actions(actions: list[ApprovalAction]) -> list[ApprovalAction]:
 
 
 class ApprovalRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     user_id: UserId
     title: StrictStr = Field(max_length=1024)
@@ -46,6 +46,8 @@ class ApprovalRequest(BaseModel):
 
 
 class ApprovalCreatedResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     approval_id: str
     status: Status
     reason: str | None = Field(None, description="`no_devices` when it was denied at once")
@@ -53,6 +55,8 @@ class ApprovalCreatedResponse(BaseModel):
 
 
 class ApprovalStatusResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     approval_id: str
     status: Status
     approved: bool = Field(description="True only for `approved`; expired reads as denied")
@@ -66,6 +70,6 @@ class ApprovalStatusResponse(BaseModel):
 class ApprovalTimeout(BaseModel):
     """The timeout worker's message, delayed by the request's timeout."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     approval_id: str

@@ -27,7 +27,6 @@ from pushgate.approvals.models import (
 from pushgate.audit import record_change
 from pushgate.auth import SCOPE_SEND, Principal
 from pushgate.capabilities import MAX_BASE_URL_LENGTH
-from pushgate.devices.service import user_devices
 from pushgate.errors import (
     ConflictError,
     ForbiddenError,
@@ -87,6 +86,10 @@ def create(
     if trust is None:
         raise PushDisabledError(f"push is not enabled for app {app_id}")
     trust.require_active()
+    # Here, not at import: only creating an approval reads devices; the timeout and decision
+    # functions that share this module never do (~20% of their cold start).
+    from pushgate.devices.service import user_devices
+
     devices = user_devices(
         app_id, request.user_id, trust.user_issuer, limit=get_settings().max_devices_per_user
     )

@@ -53,7 +53,7 @@ class AppConfigPatchRequest(BaseModel):
     disabled), `max_daily_quota: null` to the deployment's cap, `user_issuer: null` to the
     app's issuer. `max_daily_quota`, `suspended` and `service_issuers` are for admins."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     enabled: StrictBool | None = Field(None, description="Accept registrations and sends")
     webhook_url: str | None = Field(
@@ -104,6 +104,8 @@ class AppConfigPatchRequest(BaseModel):
 
 
 class AppConfigResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     app_id: str
     enabled: bool
     webhook_url: str | None
@@ -134,10 +136,14 @@ class AppConfigResponse(BaseModel):
 
 
 class VapidPublicKeyResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     publicKey: str = Field(description="base64url of the 65-byte uncompressed P-256 point")
 
 
 class WebhookSecretRotationResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     webhook_secret: str = Field(description="The new `whsec_` secret")
     previous_secret_valid_until: str | None = Field(
         description="Until then receipts also carry a signature with the previous secret"
@@ -145,6 +151,8 @@ class WebhookSecretRotationResponse(BaseModel):
 
 
 class AppSummary(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     app_id: str
     enabled: bool
     suspended: bool = Field(description="Suspended by an operator: nothing is sent")
@@ -158,11 +166,15 @@ class AppSummary(BaseModel):
 
 
 class AppsPageResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     apps: list[AppSummary] = Field(description="In the table's order (stable, not alphabetical)")
     next_cursor: str | None = Field(description="For the next page; null on the last one")
 
 
 class HourOutcomes(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     hour: str = Field(description="The UTC hour's start, RFC 3339 (`2026-12-01T11:00:00Z`)")
     delivered: int = 0
     failed: int = 0
@@ -171,6 +183,8 @@ class HourOutcomes(BaseModel):
 
 
 class AppStatsResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     app_id: str
     hours: list[HourOutcomes] = Field(
         description="One entry per hour, oldest first; the last is the current hour"

@@ -30,10 +30,14 @@ class BroadcastRequest(MessageContent):
 
 
 class BroadcastResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     broadcast_id: str
 
 
 class BroadcastOutcomes(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     delivered: int
     failed: int
     invalid_token: int
@@ -41,6 +45,8 @@ class BroadcastOutcomes(BaseModel):
 
 
 class BroadcastStatusResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     broadcast_id: str
     app_id: str
     status: BroadcastStatus
@@ -59,7 +65,7 @@ class BroadcastPage(BaseModel):
     """One BroadcastQueue message: fan out page `page` (0-based) of the app's devices,
     which starts after the device id `after` (None: the first)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     v: Literal[1] = 1
     broadcast_id: str

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ConsoleConfigResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     issuer: str = Field(description="The OpenID Connect issuer to sign in with (empty: none)")
     client_id: str = Field(description="The console's public client id at the issuer")
     api_base: str = Field(description="The API's URL, no trailing slash")

@@ -13,7 +13,7 @@ DEVICE_ID_PATTERN = r"^dev_[a-z2-7]{32}$"
 
 
 class RegisterDeviceRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     app_id: Annotated[str, AfterValidator(not_instance_tenant)] = Field(pattern=APP_ID_PATTERN)
     platform: Platform
@@ -26,10 +26,14 @@ class RegisterDeviceRequest(BaseModel):
 
 
 class RegisterDeviceResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     device_id: str
 
 
 class Device(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     device_id: str
     user_id: str
     platform: Platform
@@ -38,15 +42,21 @@ class Device(BaseModel):
 
 
 class AppDevicesResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     devices: list[Device]
     total: int = Field(description="The app's device count (a maintained counter)")
     next_cursor: str | None
 
 
 class AccountApp(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     app_id: str
     devices: list[Device]
 
 
 class AccountDevicesResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     apps: list[AccountApp]

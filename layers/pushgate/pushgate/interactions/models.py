@@ -14,7 +14,7 @@ class InteractionReport(BaseModel):
     """`{"event": "displayed"}` when the notification is shown, `{"event": "clicked",
     "action": ...}` when the user taps it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     event: InteractionEvent
     action: ActionId | None = Field(
@@ -32,6 +32,8 @@ class InteractionReport(BaseModel):
 
 class InteractionResponse(BaseModel):
     """The device's interactions with the notification as recorded (the first of each)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     notification_id: str
     device_id: str

@@ -19,7 +19,7 @@ class RemovalRequest(BaseModel):
     """One cleanup message: the one channel under `channel_key`, or else the app's channels
     made before `before` (an app disabled and enabled again keeps the channels made since)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     app_id: str
     channel_key: str | None = None

@@ -56,7 +56,7 @@ DataFields = Annotated[
 class MessageContent(BaseModel):
     """What every send carries besides its recipients."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     title: StrictStr = Field(max_length=1024)
     body: StrictStr = Field(max_length=4000)
@@ -107,20 +107,26 @@ class BulkSendRequest(MessageContent):
 
 
 class BatchSendRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     notifications: list[SendRequest] = Field(min_length=1)
 
 
 class SendResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     notification_id: str
 
 
 class BulkSendResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     notification_ids: list[str]
 
 
 class Delivery(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     device_id: str
     platform: str
     status: DeliveryStatus
@@ -136,6 +142,8 @@ class Delivery(BaseModel):
 
 
 class NotificationStatusResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     notification_id: str
     app_id: str
     user_id: str
@@ -149,7 +157,7 @@ class DeliveryJob(BaseModel):
     `device_ids` is None on a first attempt to all the user's devices; a re-queued retry, or
     a send to some of the user's devices only, names them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     v: Literal[1] = 1
     notification_id: str

@@ -15,7 +15,7 @@ from pushgate.receipts.signing import webhook_id
 class Receipt(BaseModel):
     """A delivery receipt: one final delivery outcome (docs/receipts.md), nothing more."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     type: Literal["delivery"] = "delivery"
     notification_id: str
@@ -34,7 +34,7 @@ class Receipt(BaseModel):
 class ApprovalReceipt(BaseModel):
     """An approval receipt: how an approval request ended (decided, or expired: denied)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     type: Literal["approval"] = "approval"
     approval_id: str
@@ -56,7 +56,7 @@ class InteractionReceipt(BaseModel):
     """An interaction receipt: a device first showed a notification, or its user first
     tapped it (pushgate.interactions); one per event and device."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     type: Literal["interaction"] = "interaction"
     notification_id: str
@@ -82,7 +82,7 @@ class ReceiptMessage(BaseModel):
     """A receipt on the queue, with its delivery history (`first_attempt_at` bounds retries
     to 24 h; `attempt` drives the backoff)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     receipt: Annotated[
         Annotated[Receipt, Tag("delivery")]

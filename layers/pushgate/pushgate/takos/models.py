@@ -72,7 +72,7 @@ BodySignature = Annotated[
 class SignedPayload(BaseModel):
     """What every signed request in pushgate's envelope carries besides its content."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     instance: InstanceName
     userId: UserId
@@ -117,7 +117,7 @@ class TakosNotification(BaseModel):
     """The notification a takos instance stored for its user. Fields later versions add
     (`data_json`) and any others are kept: the signature covers them."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(defer_build=True, extra="allow")
 
     id: str = Field(pattern=TAKOS_NOTIFICATION_ID_PATTERN, description="Unique per instance")
     type: StrictStr = Field(max_length=64, description="follow_request, like, mention, test, ...")
@@ -135,7 +135,7 @@ class TakosEventRequest(BaseModel):
     """A notification event as takos instances send it: no envelope (issuedAt, expiresAt,
     nonce), the signature in X-Push-Signature; replays are told apart by `notification.id`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     instance: InstanceName
     userId: UserId
@@ -160,6 +160,8 @@ EventRequest = Annotated[
 
 
 class GatewayRegistration(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     device_id: str
     tenant: str
     user_id: str
@@ -167,13 +169,15 @@ class GatewayRegistration(BaseModel):
 
 
 class GatewayRegistrationResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     registration: GatewayRegistration
 
 
 class InstancePutRequest(BaseModel):
     """An instance's whole enrolment (PUT replaces it)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     push_secret: str | None = Field(
         None,
@@ -206,6 +210,8 @@ class InstancePutRequest(BaseModel):
 
 
 class InstanceResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     instance: str
     domain: str
     tenant: str | None = Field(
@@ -226,5 +232,7 @@ class InstanceResponse(BaseModel):
 
 
 class InstancesPageResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     instances: list[InstanceResponse]
     next_cursor: str | None = Field(description="For the next page; null on the last one")
