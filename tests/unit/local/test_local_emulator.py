@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.emulator import EmulatorServer
-
 LIMIT = 20
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = EmulatorServer(sock)
-    server.start()
-    yield server
-    server.stop()
-
-
-def _client(emulator: EmulatorServer, service: str) -> Any:
-    return boto3.session.Session().client(
-        service,
-        endpoint_url=emulator.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(max_pool_connections=64, retries={"max_attempts": 1}),
-    )
 
 
 @pytest.fixture
@@ -53,8 +26,8 @@ def eager_thread_switching() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("eager_thread_switching")
-def test_emulator_keeps_conditional_updates_atomic(emulator: EmulatorServer) -> None:
-    dynamodb = _client(emulator, "dynamodb")
+def test_emulator_keeps_conditional_updates_atomic(aws_client: Callable[[str], Any]) -> None:
+    dynamodb = aws_client("dynamodb")
     dynamodb.create_table(
         TableName="counters",
         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
@@ -83,8 +56,10 @@ def test_emulator_keeps_conditional_updates_atomic(emulator: EmulatorServer) -> 
     assert item["n"] == {"N": str(LIMIT)}
 
 
-def test_emulator_long_poll_returns_when_a_message_arrives(emulator: EmulatorServer) -> None:
-    sqs = _client(emulator, "sqs")
+def test_emulator_long_poll_returns_when_a_message_arrives(
+    aws_client: Callable[[str], Any],
+) -> None:
+    sqs = aws_client("sqs")
     url = sqs.create_queue(QueueName="long-poll")["QueueUrl"]
     threading.Timer(0.3, lambda: sqs.send_message(QueueUrl=url, MessageBody="late")).start()
     started = time.monotonic()
@@ -94,8 +69,10 @@ def test_emulator_long_poll_returns_when_a_message_arrives(emulator: EmulatorSer
     assert time.monotonic() - started < 10
 
 
-def test_emulator_serves_other_requests_during_a_long_poll(emulator: EmulatorServer) -> None:
-    sqs, other = _client(emulator, "sqs"), _client(emulator, "sqs")
+def test_emulator_serves_other_requests_during_a_long_poll(
+    aws_client: Callable[[str], Any],
+) -> None:
+    sqs, other = aws_client("sqs"), aws_client("sqs")
     url = sqs.create_queue(QueueName="idle")["QueueUrl"]
     poll = threading.Thread(target=lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=8))
     poll.start()

@@ -4,46 +4,21 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from local.emulator import EmulatorServer, operation_name
+from local.emulator import operation_name
 
 USERS = ("alice", "bob", "carol")
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = EmulatorServer(sock)
-    server.start()
-    yield server
-    server.stop()
-
-
-def _client(emulator: EmulatorServer, service: str) -> Any:
-    return boto3.session.Session().client(
-        service,
-        endpoint_url=emulator.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1}),
-    )
-
-
-@pytest.fixture(scope="module")
-def devices(emulator: EmulatorServer) -> Any:
+def devices(aws_client: Callable[[str], Any]) -> Any:
     """template.yaml's DevicesTable (by_app, by_user) with devices of three users in two apps,
     one of them without the by_user range key (DynamoDB leaves it out of that index)."""
-    dynamodb = _client(emulator, "dynamodb")
+    dynamodb = aws_client("dynamodb")
     dynamodb.create_table(
         TableName="devices",
         KeySchema=[{"AttributeName": "device_id", "KeyType": "HASH"}],
@@ -171,10 +146,10 @@ def test_gsi_index_sees_writes(devices: Any, monkeypatch: pytest.MonkeyPatch) ->
     assert moved_away["S"] not in ids
 
 
-def test_queue_attributes_equal_moto_attributes(emulator: EmulatorServer) -> None:
+def test_queue_attributes_equal_moto_attributes(aws_client: Callable[[str], Any]) -> None:
     from moto.sqs.models import Queue, sqs_backends
 
-    sqs = _client(emulator, "sqs")
+    sqs = aws_client("sqs")
     dead = sqs.create_queue(QueueName="dead.fifo", Attributes={"FifoQueue": "true"})
     arn = sqs.get_queue_attributes(QueueUrl=dead["QueueUrl"], AttributeNames=["QueueArn"])
     url = sqs.create_queue(

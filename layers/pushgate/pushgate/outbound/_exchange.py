@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -59,12 +59,8 @@ async def exchange(
             try:
                 if before_body is not None:
                     before_body(response)
-                body = bytearray()
                 chunks = response.aiter_bytes() if decode else response.aiter_raw()
-                async for chunk in chunks:
-                    body += chunk
-                    if len(body) >= max_bytes:
-                        break
+                body = await _read_at_most(chunks, max_bytes)
             finally:
                 await response.aclose()
     except TimeoutError:
@@ -73,7 +69,7 @@ async def exchange(
         raise DeadlineExceededError(
             f"no whole answer within {deadline:g} s", request=request
         ) from None
-    return Reply(response.status_code, response.headers, bytes(body[:max_bytes]))
+    return Reply(response.status_code, response.headers, body)
 
 
 async def post(
@@ -111,6 +107,16 @@ async def post(
         )
     request = client.build_request("POST", url, headers=headers, content=body, timeout=timeout)
     return await exchange(client, request, deadline=deadline, max_bytes=max_bytes)
+
+
+async def _read_at_most(chunks: AsyncIterable[bytes], max_bytes: int) -> bytes:
+    """The answer's first `max_bytes`: reading stops there, whatever the peer still sends."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) >= max_bytes:
+            break
+    return bytes(body[:max_bytes])
 
 
 def _encoded(
@@ -168,11 +174,7 @@ async def _post_direct(
         async with limit:
             response = await pool.handle_async_request(request)
             try:
-                answer = bytearray()
-                async for chunk in response.stream:  # type: ignore[union-attr]
-                    answer += chunk
-                    if len(answer) >= max_bytes:
-                        break
+                answer = await _read_at_most(response.stream, max_bytes)  # type: ignore[arg-type]
             finally:
                 await response.aclose()
     except TimeoutError:
@@ -186,7 +188,7 @@ async def _post_direct(
         httpcore.UnsupportedProtocol,
     ) as error:
         raise _httpx_error(error) from error
-    return Reply(response.status, httpx.Headers(response.headers), bytes(answer[:max_bytes]))
+    return Reply(response.status, httpx.Headers(response.headers), answer)
 
 
 # What httpx sends when not told otherwise, less Accept-Encoding: answers come as sent.
