@@ -8,6 +8,7 @@ import base64
 import contextlib
 import dataclasses
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -474,8 +475,14 @@ def test_gateway_refuses_an_untrustworthy_wellknown_document(new_instance, case)
 
 def test_gateway_refuses_an_unreachable_wellknown_document(new_instance):
     instance = new_instance()
+    port = instance.server.port
     instance.server.stop()
-    assert _error(instance.register("alice", fcm_token())) == (401, "wellknown_unavailable")
+    # The port stays bound, never listening: connections are refused, and no server another
+    # test starts meanwhile can take the port and answer (seen in CI: invalid_wellknown).
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind(("127.0.0.1", port))
+        assert _error(instance.register("alice", fcm_token())) == (401, "wellknown_unavailable")
     assert instance.state()["enrolment"]["tenant_app_id"] is None
 
 
