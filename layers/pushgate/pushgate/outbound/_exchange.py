@@ -7,17 +7,15 @@ import asyncio
 import json as jsonlib
 from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+from httpx._transports.default import map_httpcore_exceptions
 
 from pushgate.outbound._client import DEFAULT_TIMEOUT, CookielessClient, DeliveryClient
 from pushgate.outbound._connect import ShardedTransport
 from pushgate.outbound.exceptions import DeadlineExceededError
-
-if TYPE_CHECKING:
-    import httpcore
 
 # Connect, headers and body of one exchange together (`PUSHGATE_OUTBOUND_DEADLINE_SECONDS`).
 DEFAULT_DEADLINE_SECONDS = 10.0
@@ -171,23 +169,19 @@ async def _post_direct(
     pool = pools.next_pool()
     limit = asyncio.timeout(deadline)
     try:
-        async with limit:
-            response = await pool.handle_async_request(request)
-            try:
-                answer = await _read_at_most(response.stream, max_bytes)  # type: ignore[arg-type]
-            finally:
-                await response.aclose()
+        # httpcore's errors become the httpx ones the providers map to outcomes, as httpx's
+        # own transport maps them (its table, so the two cannot drift apart).
+        with map_httpcore_exceptions():
+            async with limit:
+                response = await pool.handle_async_request(request)
+                try:
+                    answer = await _read_at_most(response.stream, max_bytes)  # type: ignore[arg-type]
+                finally:
+                    await response.aclose()
     except TimeoutError:
         if not limit.expired():
             raise
         raise DeadlineExceededError(f"no whole answer within {deadline:g} s") from None
-    except (
-        httpcore.TimeoutException,
-        httpcore.NetworkError,
-        httpcore.ProtocolError,
-        httpcore.UnsupportedProtocol,
-    ) as error:
-        raise _httpx_error(error) from error
     return Reply(response.status, httpx.Headers(response.headers), answer)
 
 
@@ -202,31 +196,6 @@ def _with_defaults(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     given = [name.lower() for name in headers]
     defaults = [pair for name, pair in _DEFAULT_HEADERS.items() if name not in given]
     return [*defaults, *headers.items()]
-
-
-def _httpx_error(error: httpcore.HTTPCoreException) -> httpx.HTTPError:
-    """The httpx exception httpx's own transport raises for an httpcore one."""
-    import httpcore
-
-    mapping: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
-        (httpcore.PoolTimeout, httpx.PoolTimeout),
-        (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-        (httpcore.ReadTimeout, httpx.ReadTimeout),
-        (httpcore.WriteTimeout, httpx.WriteTimeout),
-        (httpcore.TimeoutException, httpx.TimeoutException),
-        (httpcore.ConnectError, httpx.ConnectError),
-        (httpcore.ReadError, httpx.ReadError),
-        (httpcore.WriteError, httpx.WriteError),
-        (httpcore.NetworkError, httpx.NetworkError),
-        (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-        (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-        (httpcore.ProtocolError, httpx.ProtocolError),
-        (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    )
-    for source, target in mapping:
-        if isinstance(error, source):
-            return target(str(error))
-    return httpx.TransportError(str(error))
 
 
 def fetch_blocking(
