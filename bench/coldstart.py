@@ -47,6 +47,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from scripts import layer_lock
+
 REPO = Path(__file__).resolve().parent.parent
 LAYER = REPO / "layers" / "pushgate"
 # Every function of template.yaml (tests/unit/test_bench_coldstart.py keeps the list whole).
@@ -234,10 +236,8 @@ def _lambda_env() -> dict[str, str]:
 
 
 def _layer_requirements() -> list[str]:
-    """`name==version` of every distribution the layer ships, from its lock: a pin starts its
-    line; the `--hash` continuation lines and `# via` comments below it are indented."""
-    lines = (LAYER / "requirements.txt").read_text().splitlines()
-    return [line.split(";")[0].split()[0] for line in lines if line[:1].isalnum()]
+    """`name==version` of every distribution the layer ships, from its lock."""
+    return [f"{name}=={version}" for name, version in layer_lock.read_pins(layer_lock.LOCK).items()]
 
 
 def _closure(requirements: list[str]) -> set[str]:
